@@ -26,7 +26,7 @@ typedef struct {
     int line;         /* where the stream was declared, for messages */
 } gv_stream_config_t;
 
-typedef struct {
+typedef struct gv_config {
     char *path;
 
     struct {

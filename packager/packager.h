@@ -90,4 +90,22 @@ void gv_pkg_resource_release(gv_pkg_resource_t *res);
  * listed, in microseconds (ring of recent values). Returns how many were copied. */
 size_t gv_pkg_list_latency_samples(gv_pkg_t *pkg, int64_t *out, size_t max);
 
-#endif
+/* ---- HTTP origin (packager/origin*.c) ----
+ * Serves every stream's playlists and media from memory on the shared libevent loop:
+ * /live/<name>/index.m3u8 (multivariant), /live/<name>/media.m3u8 (media, blocking reload and
+ * delta updates), /live/<name>/<file> (init, parts, segments; hinted parts block),
+ * /watch/<name> (player page), /assets/hls.min.js, /healthz, /metrics. */
+struct event_base;
+struct gv_config;
+struct gv_registry;
+typedef struct gv_origin gv_origin_t;
+
+/* cfg: const gv_config_t *, registry: gv_registry_t * (core/config.h, core/stream.h). */
+gv_origin_t *gv_origin_create(struct event_base *base, const struct gv_config *cfg,
+                              struct gv_registry *registry);
+int gv_origin_port(const gv_origin_t *o);
+/* Wakes every parked request (used after gv_registry_finish_all at shutdown). */
+void gv_origin_wake_all(gv_origin_t *o);
+void gv_origin_destroy(gv_origin_t *o);
+
+#endif /* GV_PACKAGER_H */

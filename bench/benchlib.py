@@ -1,0 +1,387 @@
+"""Shared helpers for gavel's benchmarks: loopback ports, child processes that are always
+stopped, server configs (gavel and the nginx-rtmp peer), /proc sampling and table printing.
+Python 3 standard library only."""
+
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NGINX_RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def log(msg):
+    print("[bench %s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def find_gavel(explicit=None):
+    """The gavel binary: --gavel, $GAVEL, or the usual build directories."""
+    cands = [explicit, os.environ.get("GAVEL")]
+    for d in ("build-bench", "build", "build-release", "build-debug"):
+        cands.append(os.path.join(REPO, d, "gavel"))
+        cands.append(os.path.join(REPO, d, "app", "gavel"))
+    for c in cands:
+        if c and os.path.isfile(c) and os.access(c, os.X_OK):
+            return c
+    return None
+
+
+class Procs:
+    """Owns every child process a benchmark starts; stop_all() ends them (each in its own
+    process group, TERM then KILL) and is safe to call twice. Use as a context manager."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.items = []  # (name, Popen, logfile)
+
+    def start(self, name, argv, cwd=None, env=None):
+        logpath = os.path.join(self.workdir, "%s.log" % name)
+        lf = open(logpath, "ab")
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=lf, stderr=subprocess.STDOUT,
+                             cwd=cwd, env=env, start_new_session=True)
+        self.items.append((name, p, lf))
+        return p
+
+    def logtail(self, name, nbytes=2000):
+        path = os.path.join(self.workdir, "%s.log" % name)
+        try:
+            with open(path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - nbytes))
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def stop(self, proc, timeout=5.0):
+        for i, (name, p, lf) in enumerate(self.items):
+            if p is proc:
+                terminate(p, timeout)
+                lf.close()
+                del self.items[i]
+                return
+
+    def stop_all(self):
+        while self.items:
+            name, p, lf = self.items.pop()
+            terminate(p, 5.0)
+            lf.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_all()
+        return False
+
+
+def terminate(p, timeout):
+    """TERM the child's process group, then KILL it if it lingers."""
+    if p.poll() is None:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait(timeout)
+    # Children that outlived the leader (nginx workers) still belong to the group.
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def wait_tcp(port, timeout, proc=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def http_get(url, timeout=5.0):
+    """(status, body bytes); status 0 on a connection error."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+    except (OSError, http.client.HTTPException):
+        return 0, b""
+
+
+def wait_playlist(url, timeout, need_media=True):
+    """Waits until url serves a media playlist that lists at least one segment (or part)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        st, body = http_get(url, 2.0)
+        if st == 200 and (not need_media or b"#EXTINF" in body or b"#EXT-X-PART:" in body):
+            return True
+        time.sleep(0.25)
+    return False
+
+
+# ---- servers -------------------------------------------------------------------------------
+
+def write_gavel_config(path, http_port, rtmp_port, streams, part_ms=200, seg_ms=2000, window=7,
+                       log_level="warn"):
+    """streams: list of (name, key)."""
+    lines = [
+        "http:",
+        '  listen: "127.0.0.1:%d"' % http_port,
+        "rtmp:",
+        '  listen: "127.0.0.1:%d"' % rtmp_port,
+        "hls:",
+        "  part_target_ms: %d" % part_ms,
+        "  segment_target_ms: %d" % seg_ms,
+        "  window_segments: %d" % window,
+        "log:",
+        "  level: %s" % log_level,
+        "streams:",
+    ]
+    for name, key in streams:
+        lines.append("  - name: %s" % name)
+        lines.append("    key: %s" % key)
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def start_gavel(procs, binary, workdir, streams, **kw):
+    """Starts gavel; returns (proc, http_port, rtmp_port) or raises RuntimeError."""
+    hp, rp = free_port(), free_port()
+    cfg = os.path.join(workdir, "gavel.yaml")
+    write_gavel_config(cfg, hp, rp, streams, **kw)
+    p = procs.start("gavel", [binary, "-c", cfg], cwd=REPO)
+    if not (wait_tcp(rp, 10, p) and wait_tcp(hp, 10, p)):
+        raise RuntimeError("gavel did not start listening:\n" + procs.logtail("gavel"))
+    return p, hp, rp
+
+
+def gavel_play_url(http_port, name):
+    return "http://127.0.0.1:%d/live/%s/index.m3u8" % (http_port, name)
+
+
+NGINX_CONF = """\
+# nginx-rtmp peer for gavel's benchmarks (generated).
+daemon off;
+master_process on;
+worker_processes 1;
+{user}
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+load_module {module};
+events {{ worker_connections 1024; }}
+rtmp {{
+    server {{
+        listen 127.0.0.1:{rtmp_port};
+        chunk_size 4096;
+        application live {{
+            live on;
+            record off;
+            hls on;
+            hls_path {d}/hls;
+            hls_fragment {fragment};
+            hls_playlist_length {playlist};
+        }}
+    }}
+}}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    client_body_temp_path {d}/tmp_body;
+    proxy_temp_path {d}/tmp_proxy;
+    fastcgi_temp_path {d}/tmp_fastcgi;
+    uwsgi_temp_path {d}/tmp_uwsgi;
+    scgi_temp_path {d}/tmp_scgi;
+    types {{
+        application/vnd.apple.mpegurl m3u8;
+        video/mp2t ts;
+        text/html html;
+    }}
+    server {{
+        listen 127.0.0.1:{http_port};
+        location /hls/ {{
+            alias {d}/hls/;
+            add_header Cache-Control no-cache;
+            add_header Access-Control-Allow-Origin * always;
+        }}
+    }}
+}}
+"""
+
+
+def start_nginx(procs, workdir, fragment="1s", playlist="4s"):
+    """Starts nginx with the RTMP module and HLS output; returns (proc, http_port, rtmp_port)."""
+    if not os.path.exists(NGINX_RTMP_MODULE):
+        raise RuntimeError("nginx rtmp module missing: apt-get install libnginx-mod-rtmp")
+    d = os.path.join(workdir, "nginx")
+    os.makedirs(os.path.join(d, "hls"), exist_ok=True)
+    hp, rp = free_port(), free_port()
+    conf = os.path.join(d, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(NGINX_CONF.format(d=d, module=NGINX_RTMP_MODULE, rtmp_port=rp, http_port=hp,
+                                  fragment=fragment, playlist=playlist,
+                                  user="user root;" if os.geteuid() == 0 else ""))
+    p = procs.start("nginx", ["nginx", "-p", d, "-c", conf, "-e", os.path.join(d, "error.log")])
+    if not (wait_tcp(rp, 10, p) and wait_tcp(hp, 10, p)):
+        raise RuntimeError("nginx did not start:\n" + procs.logtail("nginx"))
+    return p, hp, rp
+
+
+def nginx_play_url(http_port, key):
+    return "http://127.0.0.1:%d/hls/%s.m3u8" % (http_port, key)
+
+
+# ---- /proc sampling -------------------------------------------------------------------------
+
+def proc_tree(pid):
+    """pid and all its descendants (nginx master + workers)."""
+    children = {}
+    for ent in os.listdir("/proc"):
+        if not ent.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % ent) as f:
+                st = f.read()
+        except OSError:
+            continue
+        ppid = int(st[st.rindex(")") + 2:].split()[1])
+        children.setdefault(ppid, []).append(int(ent))
+    out, todo = [], [pid]
+    while todo:
+        q = todo.pop()
+        out.append(q)
+        todo.extend(children.get(q, []))
+    return out
+
+
+def cpu_seconds(pids):
+    """utime+stime of the given processes, in seconds."""
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rindex(")") + 2:].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    return total / CLK_TCK
+
+
+def rss_bytes(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/statm" % pid) as f:
+                total += int(f.read().split()[1]) * PAGE_SIZE
+        except OSError:
+            continue
+    return total
+
+
+def system_busy():
+    """(busy, total) jiffies of the whole machine, for a saturation check."""
+    with open("/proc/stat") as f:
+        vals = [int(x) for x in f.readline().split()[1:]]
+    idle = vals[3] + (vals[4] if len(vals) > 4 else 0)
+    return sum(vals) - idle, sum(vals)
+
+
+# ---- output ---------------------------------------------------------------------------------
+
+def fmt(v, spec="%.3f"):
+    if v is None:
+        return "n/a"
+    if isinstance(v, str):
+        return v
+    return spec % v
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def print_table(title, header, rows):
+    """rows: list of lists of strings; first column left-aligned, the others right-aligned."""
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    print()
+    print(title)
+    line = "  ".join(("%-*s" if i == 0 else "%*s") % (widths[i], header[i])
+                     for i in range(len(header)))
+    print(line)
+    print("-" * len(line))
+    for r in rows:
+        print("  ".join(("%-*s" if i == 0 else "%*s") % (widths[i], r[i]) for i in range(len(r))))
+    sys.stdout.flush()
+
+
+def percentile(sorted_vals, q):
+    """Nearest-rank style percentile with linear interpolation; q in [0, 100]."""
+    if not sorted_vals:
+        return None
+    if len(sorted_vals) == 1:
+        return sorted_vals[0]
+    pos = (len(sorted_vals) - 1) * q / 100.0
+    lo = int(pos)
+    hi = min(lo + 1, len(sorted_vals) - 1)
+    return sorted_vals[lo] + (sorted_vals[hi] - sorted_vals[lo]) * (pos - lo)
+
+
+def make_workdir(prefix):
+    return tempfile.mkdtemp(prefix=prefix)
+
+
+def remove_workdir(path, keep):
+    if keep:
+        log("kept work dir %s" % path)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+METRIC_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}\s+(\S+)')
+
+
+def parse_prometheus(text):
+    """[(name, {label: value}, float)] for labelled samples."""
+    out = []
+    for line in text.splitlines():
+        m = METRIC_RE.match(line)
+        if not m:
+            continue
+        labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2)))
+        try:
+            out.append((m.group(1), labels, float(m.group(3))))
+        except ValueError:
+            pass
+    return out

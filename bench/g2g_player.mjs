@@ -1,0 +1,71 @@
+// Drives g2g.html in headless Chromium (playwright-core) and prints its measurements as one JSON
+// line on stdout. The page and hls.js are served by request interception under
+// <origin>/__bench__/ so the player is same-origin with the server under test (no CORS needed).
+// Usage: node g2g_player.mjs '<json>' with keys: origin, src, lowLatency, warmupMs, durationMs,
+// mode ("live" | "still"), stillsDir, stills (file names), timeoutMs, layout.
+import { createRequire } from "module";
+import { readFileSync } from "fs";
+import path from "path";
+import { fileURLToPath } from "url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const webDir = path.join(here, "..", "web");
+const require = createRequire(path.join(webDir, "package.json"));
+const { chromium } = require("playwright-core");
+
+const opts = JSON.parse(process.argv[2] || "{}");
+const origin = opts.origin.replace(/\/$/, "");
+const pageHtml = readFileSync(path.join(here, "g2g.html"));
+const hlsJs = readFileSync(path.join(webDir, "node_modules", "hls.js", "dist", "hls.min.js"));
+
+const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
+           "--autoplay-policy=no-user-gesture-required"],
+});
+let result;
+try {
+    const page = await browser.newPage({ viewport: { width: 800, height: 450 } });
+    page.on("console", (m) => {
+        if (m.type() === "error" || m.type() === "warning")
+            process.stderr.write(`[page ${m.type()}] ${m.text()}\n`);
+    });
+    page.on("pageerror", (e) => process.stderr.write(`[page exception] ${e}\n`));
+    await page.route(`${origin}/__bench__/**`, async (route) => {
+        const name = new URL(route.request().url()).pathname.replace(/^\/__bench__\//, "");
+        if (name === "g2g.html")
+            return route.fulfill({ status: 200, contentType: "text/html", body: pageHtml });
+        if (name === "hls.min.js")
+            return route.fulfill({ status: 200, contentType: "text/javascript", body: hlsJs });
+        if (name.startsWith("still/") && opts.stillsDir) {
+            const file = path.basename(name);
+            return route.fulfill({ status: 200, contentType: "image/png",
+                                   body: readFileSync(path.join(opts.stillsDir, file)) });
+        }
+        return route.fulfill({ status: 404, body: "" });
+    });
+    const cfg = {
+        mode: opts.mode || "live",
+        src: opts.src,
+        lowLatency: opts.lowLatency !== false,
+        warmupMs: opts.warmupMs ?? 5000,
+        durationMs: opts.durationMs ?? 30000,
+        stills: (opts.stills || []).map((f) => `${origin}/__bench__/still/${f}`),
+    };
+    if (opts.layout) cfg.layout = opts.layout;
+    await page.addInitScript((c) => { window.BENCH = c; }, cfg);
+    await page.goto(`${origin}/__bench__/g2g.html`);
+    const timeoutMs = opts.timeoutMs ?? (cfg.warmupMs + cfg.durationMs + 30000);
+    await page.waitForFunction(() => window.benchState && window.benchState.done, null,
+                               { timeout: timeoutMs, polling: 250 })
+        .catch(() => {});
+    result = await page.evaluate(() => window.benchState);
+    if (!result.done) result.error = result.error || "timed out";
+} catch (e) {
+    result = { done: false, error: String(e) };
+} finally {
+    await browser.close();
+}
+process.stdout.write(JSON.stringify(result) + "\n");

@@ -1,0 +1,301 @@
+#!/usr/bin/env python3
+"""Glass-to-glass latency of gavel (LL-HLS) versus nginx-rtmp (HLS), measured in the same run.
+
+An ffmpeg publisher draws the wall-clock capture time (ms mod 2^32) into every frame as a
+black/white block code, encodes with x264 (veryfast, zerolatency, -g 60) and publishes RTMP.
+Headless Chromium plays the stream with hls.js (g2g.html via g2g_player.mjs) and, for every
+presented frame, decodes the code and records Date.now() - captured. Publisher, browser and
+servers share one machine and one clock, so no clock sync is involved.
+
+Before measuring, the decoder is checked on stills: frames with known timestamps are encoded
+with the same settings, extracted as PNG, decoded both here and in the browser page, and must
+match exactly. Everything started is stopped on exit; all traffic is on 127.0.0.1.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import benchlib as bl
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LAYOUT = {"x0": 16, "y0": 16, "block": 32, "cols": 16, "rows": 3}
+STILL_BASE_US = 1234567890123000  # arbitrary epoch-like start for the self-test frames
+STILL_FRAMES = 30
+
+
+def barcode_filtergraph(live, audio):
+    """The publisher's filtergraph: testsrc2 720p30 with the capture-time code overlaid.
+    live: frames are paced in real time and stamped with RTCTIME; otherwise with a known ramp
+    (STILL_BASE_US + n * 33333 us) for the decoder self-test."""
+    if live:
+        stamp = "realtime,settb=1/1000000,setpts=RTCTIME"
+    else:
+        stamp = "settb=1/1000000,setpts=%d+N*33333" % STILL_BASE_US
+    ms = "mod(floor(T*1000)\\,4294967296)"
+
+    def bit(shift):
+        return "mod(floor(%s/pow(2\\,%s))\\,2)" % (ms, shift)
+
+    # Row 0: bit X, row 1: bit X+16, row 2: NOT(row0 XOR row1), row 3: a 0101 ruler (unread).
+    lum = ("255*if(lt(Y\\,2)\\,{b_xy}\\,if(lt(Y\\,3)\\,1-mod({b_lo}+{b_hi}\\,2)\\,mod(X\\,2)))"
+           .format(b_xy=bit("X+16*Y"), b_lo=bit("X"), b_hi=bit("X+16")))
+    cols, block = LAYOUT["cols"], LAYOUT["block"]
+    parts = [
+        "testsrc2=s=1280x720:r=30,%s,split[bg][src]" % stamp,
+        "[src]crop=%d:4:0:0,format=gray,geq=lum='%s',scale=%d:%d:flags=neighbor,format=yuv420p[code]"
+        % (cols, lum, cols * block, 4 * block),
+        "[bg][code]overlay=%d:%d,setpts=PTS-STARTPTS,format=yuv420p[v]" % (LAYOUT["x0"], LAYOUT["y0"]),
+    ]
+    if audio:
+        parts.append("sine=frequency=440:sample_rate=48000%s[a]" % (",arealtime" if live else ""))
+    return ";\n".join(parts) + "\n"
+
+
+def encoder_args(bitrate_k, audio):
+    a = ["-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-pix_fmt", "yuv420p",
+         "-b:v", "%dk" % bitrate_k, "-maxrate", "%dk" % bitrate_k, "-bufsize", "%dk" % bitrate_k,
+         "-g", "60"]
+    if audio:
+        a += ["-c:a", "aac", "-b:a", "96k", "-ar", "48000"]
+    return a
+
+
+def publisher_argv(workdir, url, bitrate_k, audio):
+    fg = os.path.join(workdir, "publisher_fg.txt")
+    with open(fg, "w") as f:
+        f.write(barcode_filtergraph(True, audio))
+    argv = ["ffmpeg", "-hide_banner", "-loglevel", "warning", "-nostats",
+            "-filter_complex_script", fg, "-map", "[v]"]
+    if audio:
+        argv += ["-map", "[a]"]
+    return argv + encoder_args(bitrate_k, audio) + ["-f", "flv", url]
+
+
+def run_player(opts, timeout):
+    argv = ["node", os.path.join(HERE, "g2g_player.mjs"), json.dumps(opts)]
+    try:
+        out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
+                             stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return {"done": False, "error": "player timed out"}
+    err = out.stderr.decode("utf-8", "replace").strip()
+    if err:
+        for line in err.splitlines()[-15:]:
+            bl.log("player: " + line)
+    try:
+        return json.loads(out.stdout.decode().strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"done": False, "error": "player printed no result (rc %d)" % out.returncode}
+
+
+def expected_value(n):
+    return ((STILL_BASE_US + n * 33333) // 1000) % (1 << 32)
+
+
+def py_decode(frame, width):
+    """Decodes the code from one gray 8-bit frame (same rule as g2g.html)."""
+    L = LAYOUT
+    half = L["block"] // 4
+    bits = []
+    for r in range(L["rows"]):
+        row = []
+        for c in range(L["cols"]):
+            cx = L["x0"] + c * L["block"] + L["block"] // 2
+            cy = L["y0"] + r * L["block"] + L["block"] // 2
+            s = 0
+            for y in range(cy - half, cy + half):
+                base = y * width
+                s += sum(frame[base + cx - half:base + cx + half])
+            row.append(1 if s / (4 * half * half) > 128 else 0)
+        bits.append(row)
+    for c in range(L["cols"]):
+        if bits[2][c] != 1 - (bits[0][c] ^ bits[1][c]):
+            return None
+    lo = sum(b << i for i, b in enumerate(bits[0]))
+    hi = sum(b << i for i, b in enumerate(bits[1]))
+    return hi << 16 | lo
+
+
+def selftest(workdir, bitrate_k):
+    """Encodes frames with known capture times using the live encoder settings, then decodes
+    them here (raw frames) and in the browser (PNG stills). Returns (ok, message)."""
+    fg = os.path.join(workdir, "still_fg.txt")
+    with open(fg, "w") as f:
+        f.write(barcode_filtergraph(False, False))
+    clip = os.path.join(workdir, "still.mp4")
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-filter_complex_script",
+                    fg, "-map", "[v]", "-frames:v", str(STILL_FRAMES)]
+                   + encoder_args(bitrate_k, False) + [clip], check=True, timeout=120)
+    raw = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", clip, "-f",
+                          "rawvideo", "-pix_fmt", "gray", "-"], stdout=subprocess.PIPE,
+                         check=True, timeout=120).stdout
+    fsize = 1280 * 720
+    nframes = len(raw) // fsize
+    bad = []
+    for n in range(nframes):
+        got = py_decode(raw[n * fsize:(n + 1) * fsize], 1280)
+        if got != expected_value(n):
+            bad.append((n, got, expected_value(n)))
+    if nframes != STILL_FRAMES or bad:
+        return False, "python decode: %d frames, mismatches %s" % (nframes, bad[:5])
+    stills_dir = os.path.join(workdir, "stills")
+    os.makedirs(stills_dir, exist_ok=True)
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", clip,
+                    os.path.join(stills_dir, "f%03d.png")], check=True, timeout=120)
+    names = sorted(os.listdir(stills_dir))
+    res = run_player({"origin": "http://127.0.0.1:9", "mode": "still", "stillsDir": stills_dir,
+                      "stills": names, "layout": LAYOUT, "timeoutMs": 60000}, 120)
+    if not res.get("done") or res.get("error"):
+        return False, "browser decode failed: %s" % res.get("error")
+    bad = []
+    for i, st in enumerate(res["stills"]):
+        if st["value"] != expected_value(i):
+            bad.append((i, st["value"], expected_value(i)))
+    if len(res["stills"]) != nframes or bad:
+        return False, "browser decode: %d stills, mismatches %s" % (len(res["stills"]), bad[:5])
+    return True, "%d x264 frames at %d kbps decoded exactly (python and browser)" % (
+        nframes, bitrate_k)
+
+
+def measure(server, args, workdir, gavel_bin):
+    """One server: start it, publish, play, measure, stop. Returns a result dict."""
+    res = {"server": server}
+    sdir = os.path.join(workdir, server)
+    os.makedirs(sdir, exist_ok=True)
+    with bl.Procs(sdir) as procs:
+        try:
+            if server == "gavel":
+                srv, hp, rp = bl.start_gavel(procs, gavel_bin, sdir, [("s1", "k1")],
+                                             part_ms=args.part_ms, seg_ms=args.segment_ms,
+                                             window=7)
+                url = bl.gavel_play_url(hp, "s1")
+                low_latency = True
+            else:
+                srv, hp, rp = bl.start_nginx(procs, sdir, fragment="1s", playlist="4s")
+                url = bl.nginx_play_url(hp, "k1")
+                low_latency = False
+            pub = procs.start("publisher", publisher_argv(
+                sdir, "rtmp://127.0.0.1:%d/live/k1" % rp, args.bitrate, not args.no_audio))
+            if not bl.wait_playlist(url, 20):
+                raise RuntimeError("no playlist at %s after 20 s (publisher %s)\n%s\n%s" % (
+                    url, "running" if pub.poll() is None else "exited",
+                    procs.logtail("publisher", 800), procs.logtail(server, 1500)))
+            bl.log("%s: playlist up at %s; playing %ds (+%ds warm-up)" % (
+                server, url, args.duration, args.warmup))
+            origin = "http://127.0.0.1:%d" % hp
+            out = run_player({"origin": origin, "src": url, "lowLatency": low_latency,
+                              "warmupMs": args.warmup * 1000, "durationMs": args.duration * 1000,
+                              "layout": LAYOUT},
+                             args.warmup + args.duration + 90)
+            if srv.poll() is not None:
+                raise RuntimeError("%s exited during the run:\n%s" % (
+                    server, procs.logtail(server, 1500)))
+            if not out.get("done") or out.get("error"):
+                raise RuntimeError("player: %s (hls.js errors: %s)" % (
+                    out.get("error"), (out.get("hlsErrors") or [])[:5]))
+            res.update(out)
+        except (RuntimeError, subprocess.SubprocessError, OSError) as e:
+            res["error"] = str(e)
+    return res
+
+
+def summarize(r):
+    s = sorted(x / 1000.0 for x in r.get("samples", []))
+    lat = [x for x in r.get("hlsLatency", []) if isinstance(x, (int, float))]
+    return {
+        "p50": bl.percentile(s, 50), "p95": bl.percentile(s, 95),
+        "mean": sum(s) / len(s) if s else None, "min": s[0] if s else None,
+        "max": s[-1] if s else None, "n": len(s),
+        "fail": r.get("decodeFailures"), "frames": r.get("frames"),
+        "waiting": r.get("waiting"), "errors": len(r.get("hlsErrors") or []),
+        "dropped": r.get("dropped"),
+        "hlslat": sum(lat) / len(lat) if lat else None,
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="3 s warm-up + 10 s measurement")
+    ap.add_argument("--warmup", type=int, default=5, help="seconds after the first decoded frame")
+    ap.add_argument("--duration", type=int, default=30, help="measured seconds per server")
+    ap.add_argument("--servers", default="gavel,nginx", help="comma list: gavel,nginx")
+    ap.add_argument("--gavel", help="gavel binary (default: build-bench/gavel or $GAVEL)")
+    ap.add_argument("--bitrate", type=int, default=2500, help="publisher video kbps")
+    ap.add_argument("--part-ms", type=int, default=200)
+    ap.add_argument("--segment-ms", type=int, default=2000)
+    ap.add_argument("--no-audio", action="store_true", help="publish video only")
+    ap.add_argument("--skip-selftest", action="store_true")
+    ap.add_argument("--keep", action="store_true", help="keep the work dir (logs, configs)")
+    ap.add_argument("--json", help="also write raw results to this file")
+    args = ap.parse_args()
+    if args.quick:
+        args.warmup, args.duration = 3, 10
+
+    servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    gavel_bin = bl.find_gavel(args.gavel)
+    if "gavel" in servers and not gavel_bin:
+        bl.log("gavel binary not found (build it or pass --gavel); measuring the peer only")
+        servers.remove("gavel")
+
+    workdir = bl.make_workdir("gavel-g2g-")
+    results = {}
+    try:
+        if not args.skip_selftest:
+            ok, msg = selftest(workdir, args.bitrate)
+            bl.log("decoder self-test: %s" % msg)
+            if not ok:
+                print("decoder self-test FAILED: %s" % msg)
+                return 2
+        for s in servers:
+            results[s] = measure(s, args, workdir, gavel_bin)
+            if results[s].get("error"):
+                bl.log("%s: ERROR %s" % (s, results[s]["error"]))
+    finally:
+        bl.remove_workdir(workdir, args.keep)
+
+    sums = {s: summarize(results[s]) if s in results and not results[s].get("error") else None
+            for s in ("gavel", "nginx")}
+    g, n = sums["gavel"], sums["nginx"]
+
+    def cell(d, k, spec):
+        return bl.fmt(d[k] if d else None, spec)
+
+    rows = []
+    for key, label, spec in (("p50", "latency p50 (s)", "%.3f"), ("p95", "latency p95 (s)", "%.3f"),
+                             ("mean", "latency mean (s)", "%.3f"), ("min", "latency min (s)", "%.3f"),
+                             ("max", "latency max (s)", "%.3f"),
+                             ("hlslat", "hls.js latency estimate (s)", "%.3f"),
+                             ("n", "frames measured", "%d"), ("fail", "barcode decode failures", "%d"),
+                             ("waiting", "stalls ('waiting' events)", "%d"),
+                             ("dropped", "dropped video frames", "%d"),
+                             ("errors", "hls.js errors (any)", "%d")):
+        r = bl.ratio(g[key] if g else None, n[key] if n else None) if key in (
+            "p50", "p95", "mean") else None
+        rows.append([label, cell(g, key, spec), cell(n, key, spec), bl.fmt(r, "%.2f")])
+    title = ("Glass-to-glass latency, 720p30 x264 %d kbps%s, hls.js %s, %ds after %ds warm-up"
+             % (args.bitrate, "" if args.no_audio else " + AAC",
+                json.load(open(os.path.join(bl.REPO, "web/node_modules/hls.js/package.json")))
+                ["version"], args.duration, args.warmup))
+    bl.print_table(title, ["metric", "gavel (LL-HLS)", "nginx-rtmp (HLS)", "gavel/nginx"], rows)
+    print("gavel: part %d ms, segment %d ms, hls.js lowLatencyMode=true; nginx-rtmp: "
+          "hls_fragment 1s, hls_playlist_length 4s, hls.js lowLatencyMode=false"
+          % (args.part_ms, args.segment_ms))
+    print("target: gavel p50 < 1.0 s -> %s" % (
+        "n/a" if not g or g["p50"] is None else ("PASS" if g["p50"] < 1.0 else "FAIL")))
+    for s in ("gavel", "nginx"):
+        if s in results and results[s].get("error"):
+            print("%s: not measured: %s" % (s, results[s]["error"].splitlines()[0]))
+        elif s not in results:
+            print("%s: not measured (not requested or binary missing)" % s)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"summary": sums, "raw": results}, f)
+    return 0 if all(v is not None for v in sums.values() if v is not None) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
