@@ -585,7 +585,7 @@ static char *read_small_file(const char *path, size_t max, size_t *len)
 static void load_hlsjs(gv_origin_t *o)
 {
     const char *dir = o->cfg->http.player_dir;
-    char path[PATH_MAX];
+    char path[2 * PATH_MAX + 32];
     snprintf(path, sizeof(path), "%s/hls.min.js", dir);
     o->hlsjs = read_small_file(path, 4u << 20, &o->hlsjs_len);
     if (!o->hlsjs && dir[0] != '/') {

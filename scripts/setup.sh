@@ -15,7 +15,7 @@ PKGS=(
   nginx libnginx-mod-rtmp
   chromium
   clang libclang-rt-14-dev
-  python3 procps iproute2
+  python3 procps iproute2 fonts-dejavu-core
 )
 
 missing=()
