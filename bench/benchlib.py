@@ -308,6 +308,21 @@ def rss_bytes(pids):
     return total
 
 
+def pss_bytes(pids):
+    """Proportional set size: shared pages split among sharers (fair for nginx's processes)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/smaps_rollup" % pid) as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except OSError:
+            continue
+    return total
+
+
 def system_busy():
     """(busy, total) jiffies of the whole machine, for a saturation check."""
     with open("/proc/stat") as f:

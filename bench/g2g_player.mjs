@@ -2,7 +2,7 @@
 // line on stdout. The page and hls.js are served by request interception under
 // <origin>/__bench__/ so the player is same-origin with the server under test (no CORS needed).
 // Usage: node g2g_player.mjs '<json>' with keys: origin, src, lowLatency, warmupMs, durationMs,
-// mode ("live" | "still"), stillsDir, stills (file names), timeoutMs, layout.
+// mode ("live" | "still"), stillsDir, stills (file names), timeoutMs, layout, hlsConfig.
 import { createRequire } from "module";
 import { readFileSync } from "fs";
 import path from "path";
@@ -52,6 +52,7 @@ try {
         lowLatency: opts.lowLatency !== false,
         warmupMs: opts.warmupMs ?? 5000,
         durationMs: opts.durationMs ?? 30000,
+        hlsConfig: opts.hlsConfig || {},
         stills: (opts.stills || []).map((f) => `${origin}/__bench__/still/${f}`),
     };
     if (opts.layout) cfg.layout = opts.layout;

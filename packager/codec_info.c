@@ -20,8 +20,8 @@
 
 typedef struct {
     const uint8_t *p;
-    size_t len;  /* bytes */
-    size_t pos;  /* bits consumed */
+    size_t len; /* bytes */
+    size_t pos; /* bits consumed */
 } bits_t;
 
 static int bits_read(bits_t *b, int n, uint32_t *out)
@@ -174,9 +174,8 @@ int gv_codec_string(const gv_codec_config_t *c, char *out, size_t outlen)
     case GV_CODEC_H264:
         if (c->size < 4 || c->data[0] != 1)
             return GV_EINVAL;
-        ret = fmt_result(snprintf(out, outlen, "avc1.%02x%02x%02x", c->data[1], c->data[2],
-                                  c->data[3]),
-                         outlen);
+        ret = fmt_result(
+            snprintf(out, outlen, "avc1.%02x%02x%02x", c->data[1], c->data[2], c->data[3]), outlen);
         break;
     case GV_CODEC_HEVC:
         ret = hevc_string(c->data, c->size, out, outlen);
@@ -295,8 +294,8 @@ static int unit_to_annexb(annexb_t *a, const uint8_t *d, size_t size)
     while (pos < size) {
         if (size - pos < 4)
             return GV_ETRUNC;
-        size_t n = (size_t)d[pos] << 24 | (size_t)d[pos + 1] << 16 | (size_t)d[pos + 2] << 8 |
-                   d[pos + 3];
+        size_t n =
+            (size_t)d[pos] << 24 | (size_t)d[pos + 1] << 16 | (size_t)d[pos + 2] << 8 | d[pos + 3];
         pos += 4;
         if (n > size - pos)
             return GV_ETRUNC;
@@ -308,8 +307,8 @@ static int unit_to_annexb(annexb_t *a, const uint8_t *d, size_t size)
     return 0;
 }
 
-int gv_video_probe_size(const gv_codec_config_t *c, const uint8_t *key, size_t key_size,
-                        int *width, int *height)
+int gv_video_probe_size(const gv_codec_config_t *c, const uint8_t *key, size_t key_size, int *width,
+                        int *height)
 {
     annexb_t a = {0};
     AVCodecParserContext *pc = NULL;

@@ -11,7 +11,7 @@
 
 #define MAX_TRACKS 16
 #define MAX_DEPTH 12
-#define MAX_CONFIG_SIZE (64 * 1024)  /* avcC/hvcC/ASC records larger than this are rejected */
+#define MAX_CONFIG_SIZE (64 * 1024) /* avcC/hvcC/ASC records larger than this are rejected */
 #define MAX_RUN_SAMPLES (1u << 20)
 #define MAX_RUNS 64
 #define INIT_INITIAL_CAP 1024
@@ -34,8 +34,8 @@
 typedef struct {
     uint8_t *buf;
     size_t len, cap;
-    bool fixed;  /* writing into caller memory of exact size: never grows */
-    int err;     /* sticky: the first failure; later writes are ignored */
+    bool fixed; /* writing into caller memory of exact size: never grows */
+    int err;    /* sticky: the first failure; later writes are ignored */
     size_t stack[MAX_DEPTH];
     int depth;
 } bw_t;
@@ -195,8 +195,8 @@ static int check_track(const gv_fmp4_track_t *t)
     default:
         return GV_EUNSUPP;
     }
-    if (c->codec != GV_CODEC_AAC && (t->width < 0 || t->width > 65535 || t->height < 0 ||
-                                     t->height > 65535))
+    if (c->codec != GV_CODEC_AAC &&
+        (t->width < 0 || t->width > 65535 || t->height < 0 || t->height > 65535))
         return GV_EINVAL;
     return 0;
 }
@@ -293,14 +293,14 @@ static void write_visual_entry(bw_t *w, const gv_fmp4_track_t *t)
     bool hevc = t->config->codec == GV_CODEC_HEVC;
     box_begin(w, hevc ? "hvc1" : "avc1");
     put_zeros(w, 6);
-    put_u16(w, 1); /* data_reference_index */
+    put_u16(w, 1);    /* data_reference_index */
     put_zeros(w, 16); /* pre_defined, reserved, pre_defined[3] */
     put_u16(w, (uint16_t)t->width);
     put_u16(w, (uint16_t)t->height);
     put_u32(w, 0x00480000); /* 72 dpi */
     put_u32(w, 0x00480000);
     put_u32(w, 0);
-    put_u16(w, 1); /* frame_count */
+    put_u16(w, 1);    /* frame_count */
     put_zeros(w, 32); /* compressorname */
     put_u16(w, 0x0018);
     put_u16(w, 0xFFFF); /* pre_defined = -1 */

@@ -64,6 +64,10 @@ static int sb_finish(sbuf_t *sb, char **out, size_t *len)
 
 void gv_playlist_fmt_ticks(char *buf, size_t len, int64_t ticks, int decimals)
 {
+    if (decimals < 0)
+        decimals = 0;
+    if (decimals > 9)
+        decimals = 9;
     int64_t scale = 1;
     for (int i = 0; i < decimals; i++)
         scale *= 10;
@@ -71,10 +75,15 @@ void gv_playlist_fmt_ticks(char *buf, size_t len, int64_t ticks, int decimals)
         ticks = 0;
     /* Rounded to the nearest unit of the last decimal, in integers to avoid float noise. */
     int64_t units = (ticks * scale + GV_TIME_BASE / 2) / GV_TIME_BASE;
-    if (decimals > 0)
-        snprintf(buf, len, "%" PRId64 ".%0*" PRId64, units / scale, decimals, units % scale);
-    else
-        snprintf(buf, len, "%" PRId64, units);
+    char frac[16];
+    int64_t f = units % scale;
+    frac[0] = decimals ? '.' : '\0';
+    for (int i = decimals; i >= 1; i--) {
+        frac[i] = (char)('0' + f % 10);
+        f /= 10;
+    }
+    frac[decimals ? decimals + 1 : 0] = '\0';
+    snprintf(buf, len, "%" PRId64 "%s", units / scale, frac);
 }
 
 static void fmt_ms(char *buf, size_t len, int64_t ms)

@@ -106,7 +106,7 @@ class Proc:
         except subprocess.TimeoutExpired:
             return None
 
-    def signal(self, sig):
+    def send_signal(self, sig):
         if self.alive():
             try:
                 os.killpg(self.pid, sig)
@@ -116,7 +116,7 @@ class Proc:
     def stop(self, sig=signal.SIGINT, grace=3.0):
         """Sends sig, waits up to grace seconds, then SIGKILLs the group. Returns the exit code."""
         if self.alive():
-            self.signal(sig)
+            self.send_signal(sig)
             if self.wait(grace) is None:
                 self.kill()
         return self.p.returncode
@@ -637,7 +637,7 @@ class Gavel:
     def terminate(self, sig=signal.SIGTERM, grace=5.0):
         """Sends sig and waits; records exit code and how long the exit took."""
         t0 = now()
-        self.proc.signal(sig)
+        self.proc.send_signal(sig)
         rc = self.proc.wait(grace)
         self.exit_elapsed = now() - t0
         if rc is None:

@@ -114,6 +114,29 @@ static void test_aac_strings(void)
     GV_CHECK_INT(gv_codec_string(&c, buf, 0), GV_EINVAL);
 }
 
+/* Random records of every length up to 32 bytes: a defined result and a terminated string. */
+static void test_strings_garbage(void)
+{
+    static const gv_codec_t codecs[] = {GV_CODEC_H264, GV_CODEC_HEVC, GV_CODEC_AAC};
+    srand(3);
+    for (int i = 0; i < 30000; i++) {
+        uint8_t d[32];
+        size_t n = (size_t)(rand() % 33);
+        for (size_t k = 0; k < n; k++)
+            d[k] = (uint8_t)rand();
+        if (n && rand() % 2)
+            d[0] = 1; /* mostly valid configurationVersion */
+        char out[48];
+        gv_codec_config_t c = mkcfg(codecs[i % 3], d, n);
+        size_t outlen = 1 + (size_t)(rand() % (int)sizeof(out));
+        int r = gv_codec_string(&c, out, outlen);
+        GV_CHECK(r == 0 || r == GV_EINVAL);
+        GV_CHECK(strlen(out) < outlen);
+        if (r < 0)
+            GV_CHECK_STR(out, "");
+    }
+}
+
 static void test_asc_parse(void)
 {
     int aot = -1, rate = -1, ch = -1;
@@ -256,4 +279,4 @@ static void test_probe_invalid(void)
 }
 
 GV_TEST_MAIN(GV_TEST(test_avc_strings), GV_TEST(test_hevc_strings), GV_TEST(test_aac_strings),
-             GV_TEST(test_asc_parse), GV_TEST(test_probe_invalid))
+             GV_TEST(test_strings_garbage), GV_TEST(test_asc_parse), GV_TEST(test_probe_invalid))
