@@ -34,7 +34,6 @@ typedef struct {
 
 static const key_row_t http_rows[] = {
     {"listen", K_LISTEN, CFG_OFF(http.listen), 0, 0},
-    {"max_connections", K_INT, CFG_OFF(http.max_connections), 1, 100000},
     {"max_header_bytes", K_INT, CFG_OFF(http.max_header_bytes), 1024, 1 << 20},
     {"max_body_bytes", K_INT, CFG_OFF(http.max_body_bytes), 1024, 16 << 20},
     {"timeout_ms", K_INT, CFG_OFF(http.timeout_ms), 1000, 600000},
@@ -51,6 +50,15 @@ static const key_row_t rtmp_rows[] = {
     {"ack_window", K_INT, CFG_OFF(rtmp.ack_window), 4096, 1 << 30},
     {"handshake_timeout_ms", K_INT, CFG_OFF(rtmp.handshake_timeout_ms), 100, 600000},
     {"idle_timeout_ms", K_INT, CFG_OFF(rtmp.idle_timeout_ms), 100, 600000},
+};
+
+static const key_row_t srt_rows[] = {
+    {"listen", K_LISTEN, CFG_OFF(srt.listen), 0, 0},
+    {"latency_ms", K_INT, CFG_OFF(srt.latency_ms), 20, 8000},
+    {"max_connections", K_INT, CFG_OFF(srt.max_connections), 1, 100000},
+    {"peer_idle_timeout_ms", K_INT, CFG_OFF(srt.peer_idle_timeout_ms), 1000, 600000},
+    {"handshake_timeout_ms", K_INT, CFG_OFF(srt.handshake_timeout_ms), 100, 600000},
+    {"stats_interval_ms", K_INT, CFG_OFF(srt.stats_interval_ms), 0, 3600000},
 };
 
 static const key_row_t hls_rows[] = {
@@ -72,6 +80,7 @@ static const key_row_t log_rows[] = {
 static const section_t sections[] = {
     {"http", http_rows, N_ROWS(http_rows), SIZE_MAX},
     {"rtmp", rtmp_rows, N_ROWS(rtmp_rows), CFG_OFF(rtmp.enabled)},
+    {"srt", srt_rows, N_ROWS(srt_rows), CFG_OFF(srt.enabled)},
     {"hls", hls_rows, N_ROWS(hls_rows), SIZE_MAX},
     {"ingest", ingest_rows, N_ROWS(ingest_rows), SIZE_MAX},
     {"log", log_rows, N_ROWS(log_rows), SIZE_MAX},
@@ -329,7 +338,6 @@ static int load_stream(ctx_t *c, gv_config_t *cfg, size_t idx, yaml_node_t *map)
 static void set_defaults(gv_config_t *cfg)
 {
     gv_listen_parse("127.0.0.1:8080", &cfg->http.listen);
-    cfg->http.max_connections = 1024;
     cfg->http.max_header_bytes = 8192;
     cfg->http.max_body_bytes = 65536;
     cfg->http.timeout_ms = 30000;
@@ -341,6 +349,12 @@ static void set_defaults(gv_config_t *cfg)
     cfg->rtmp.ack_window = 2500000;
     cfg->rtmp.handshake_timeout_ms = 10000;
     cfg->rtmp.idle_timeout_ms = 10000;
+    gv_listen_parse("0.0.0.0:9000", &cfg->srt.listen);
+    cfg->srt.latency_ms = 120;
+    cfg->srt.max_connections = 256;
+    cfg->srt.peer_idle_timeout_ms = 5000;
+    cfg->srt.handshake_timeout_ms = 5000;
+    cfg->srt.stats_interval_ms = 10000;
     cfg->hls.part_target_ms = 200;
     cfg->hls.segment_target_ms = 2000;
     cfg->hls.window_segments = 7;

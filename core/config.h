@@ -31,7 +31,6 @@ typedef struct gv_config {
 
     struct {
         gv_listen_t listen;
-        int max_connections;     /* default 1024 */
         int max_header_bytes;    /* default 8192 */
         int max_body_bytes;      /* default 65536 */
         int timeout_ms;          /* idle/read timeout of a connection, default 30000 */
@@ -50,6 +49,16 @@ typedef struct gv_config {
         int handshake_timeout_ms;/* default 10000: whole handshake+connect+publish phase */
         int idle_timeout_ms;     /* default 10000: no bytes from a publisher for this long */
     } rtmp;
+
+    struct {
+        bool enabled;            /* false when the srt section is absent */
+        gv_listen_t listen;
+        int latency_ms;          /* default 120: SRTO_LATENCY (receiver side), 20..8000 */
+        int max_connections;     /* default 256: concurrent SRT sockets (incl. handshaking) */
+        int peer_idle_timeout_ms;/* default 5000: SRTO_PEERIDLETIMEO */
+        int handshake_timeout_ms;/* default 5000: an accepted socket must send media by then */
+        int stats_interval_ms;   /* default 10000: log srt_bstats per publisher; 0 = never */
+    } srt;
 
     struct {
         int part_target_ms;      /* default 200, 50..2000 */

@@ -1,0 +1,346 @@
+/* The RTMP listener (ingest.h): accepts TCP connections on the shared libevent loop, runs one
+ * rtmp_session per connection, and enforces the connection-level limits: how many connections,
+ * one deadline for the whole handshake+connect+publish phase (not re-armed by reads, so a slow
+ * trickle cannot hold a slot), and an idle timeout once publishing. A connection that sends bad
+ * input gets one log line naming its peer and is closed; nothing else is affected. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "ingest/bytes.h"
+#include "ingest/ingest.h"
+#include "ingest/rtmp_session.h"
+
+#define READ_CHUNK 16384
+#define MAX_PENDING_OUT (1u << 20) /* replies are small; more queued means the peer stopped reading */
+#define CLOSE_FLUSH_MS 2000        /* how long a final reply may take to drain before we close */
+
+typedef struct conn conn_t;
+
+struct gv_rtmp_server {
+    struct event_base *base;
+    const gv_config_t *cfg;
+    gv_registry_t *reg;
+    struct evconnlistener *lis;
+    conn_t *conns;
+    int n_conns;
+    int port;
+};
+
+struct conn {
+    conn_t *prev, *next;
+    gv_rtmp_server_t *srv;
+    struct bufferevent *bev;
+    gv_rtmp_session_t *sess;
+    struct event *deadline; /* handshake+connect+publish phase */
+    struct event *kick_ev;  /* activated (from any thread) when a newer publisher takes over */
+    gv_bytes_t out;
+    bool publishing;
+    bool closing; /* flushing a final reply */
+    char peer[96];
+};
+
+static void conn_free(conn_t *c)
+{
+    gv_rtmp_server_t *srv = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv->n_conns--;
+    /* The session goes first: detaching may race with a kick from another thread, which still
+     * needs kick_ev to exist. */
+    gv_rtmp_session_destroy(c->sess);
+    if (c->deadline)
+        event_free(c->deadline);
+    if (c->kick_ev)
+        event_free(c->kick_ev);
+    if (c->bev)
+        bufferevent_free(c->bev);
+    gv_bytes_free(&c->out);
+    free(c);
+}
+
+/* One line per closed connection, naming the peer and (when known) the stream. */
+static void log_close(conn_t *c, gv_log_level_t level, const char *why)
+{
+    const char *name = c->sess ? gv_rtmp_session_stream_name(c->sess) : NULL;
+    gv_log(level, c->peer, "closing%s%s: %s (%llu bytes in, %llu media units)",
+           name ? " stream " : "", name ? name : "", why,
+           (unsigned long long)(c->sess ? gv_rtmp_session_bytes_in(c->sess) : 0),
+           (unsigned long long)(c->sess ? gv_rtmp_session_units(c->sess) : 0));
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg);
+
+static void flushed_cb(struct bufferevent *bev, void *arg)
+{
+    conn_free(arg);
+}
+
+/* Closes after whatever is queued has been written (bounded by CLOSE_FLUSH_MS). */
+static void close_after_flush(conn_t *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    if (c->deadline)
+        event_del(c->deadline);
+    bufferevent_disable(c->bev, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+        conn_free(c);
+        return;
+    }
+    struct timeval tv = {CLOSE_FLUSH_MS / 1000, (CLOSE_FLUSH_MS % 1000) * 1000};
+    bufferevent_set_timeouts(c->bev, NULL, &tv);
+    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    bufferevent_setcb(c->bev, NULL, flushed_cb, event_cb, c);
+}
+
+static void start_idle_timeout(conn_t *c)
+{
+    c->publishing = true;
+    event_del(c->deadline);
+    int ms = c->srv->cfg->rtmp.idle_timeout_ms;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    bufferevent_set_timeouts(c->bev, &tv, NULL);
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+    conn_t *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    uint8_t buf[READ_CHUNK];
+    int rc = 0;
+    while (!c->closing && rc == 0) {
+        int n = evbuffer_remove(in, buf, sizeof(buf));
+        if (n <= 0)
+            break;
+        rc = gv_rtmp_session_feed(c->sess, buf, (size_t)n, &c->out);
+        if (c->out.len > 0) {
+            bufferevent_write(bev, c->out.data, c->out.len);
+            gv_bytes_reset(&c->out);
+        }
+    }
+    if (rc == 0 && !c->publishing &&
+        gv_rtmp_session_state(c->sess) == GV_RTMP_STATE_PUBLISHING)
+        start_idle_timeout(c);
+    if (rc == 0 && evbuffer_get_length(bufferevent_get_output(bev)) > MAX_PENDING_OUT) {
+        log_close(c, GV_LOG_WARN, "peer is not reading its replies");
+        conn_free(c);
+        return;
+    }
+    if (rc == 0)
+        return;
+    const char *why = gv_rtmp_session_reason(c->sess);
+    char line[256];
+    if (rc == GV_ECLOSED) {
+        log_close(c, GV_LOG_INFO, why[0] ? why : "session ended");
+    } else {
+        snprintf(line, sizeof(line), "%s [%s]", why[0] ? why : gv_strerror(rc), gv_errname(rc));
+        log_close(c, GV_LOG_WARN, line);
+    }
+    close_after_flush(c);
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    conn_t *c = arg;
+    if (c->closing) { /* the final reply could not be flushed in time */
+        conn_free(c);
+        return;
+    }
+    char line[160];
+    if (what & BEV_EVENT_EOF) {
+        log_close(c, c->publishing ? GV_LOG_INFO : GV_LOG_DEBUG, "closed by peer");
+    } else if (what & BEV_EVENT_TIMEOUT) {
+        snprintf(line, sizeof(line), "no data for %d ms (rtmp.idle_timeout_ms)",
+                 c->srv->cfg->rtmp.idle_timeout_ms);
+        log_close(c, GV_LOG_WARN, line);
+    } else {
+        snprintf(line, sizeof(line), "socket error: %s",
+                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        log_close(c, GV_LOG_WARN, line);
+    }
+    conn_free(c);
+}
+
+static void deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+    conn_t *c = arg;
+    char line[160];
+    snprintf(line, sizeof(line), "did not start publishing within %d ms "
+             "(rtmp.handshake_timeout_ms)", c->srv->cfg->rtmp.handshake_timeout_ms);
+    log_close(c, GV_LOG_WARN, line);
+    conn_free(c);
+}
+
+static void kick_ev_cb(evutil_socket_t fd, short what, void *arg)
+{
+    conn_t *c = arg;
+    if (c->closing)
+        return; /* already ending (and logged); the flush callback frees it */
+    log_close(c, GV_LOG_INFO, "taken over by a newer publisher");
+    conn_free(c);
+}
+
+/* Called by the registry, possibly from another thread, with its lock held: only schedule. */
+static void on_kick(void *opaque, const char *reason)
+{
+    conn_t *c = opaque;
+    event_active(c->kick_ev, EV_READ, 0);
+}
+
+static void format_peer(const struct sockaddr *sa, char *out, size_t n)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+        port = ntohs(a->sin_port);
+        snprintf(out, n, "%s:%d", host, port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+        port = ntohs(a->sin6_port);
+        snprintf(out, n, "[%s]:%d", host, port);
+    } else {
+        snprintf(out, n, "unknown");
+    }
+}
+
+static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
+                      int socklen, void *arg)
+{
+    gv_rtmp_server_t *srv = arg;
+    char peer[96];
+    format_peer(sa, peer, sizeof(peer));
+    if (srv->n_conns >= srv->cfg->rtmp.max_connections) {
+        gv_log(GV_LOG_WARN, peer, "refused: %d connections open (rtmp.max_connections)",
+               srv->n_conns);
+        evutil_closesocket(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    conn_t *c = calloc(1, sizeof(*c));
+    if (!c) {
+        evutil_closesocket(fd);
+        return;
+    }
+    c->srv = srv;
+    snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    gv_bytes_init(&c->out, 0);
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->n_conns++;
+
+    gv_rtmp_session_opts_t o = {
+        .cfg = srv->cfg, .reg = srv->reg, .peer = peer, .on_kick = on_kick, .opaque = c};
+    c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!c->bev)
+        evutil_closesocket(fd);
+    c->sess = gv_rtmp_session_create(&o);
+    c->deadline = evtimer_new(srv->base, deadline_cb, c);
+    c->kick_ev = event_new(srv->base, -1, 0, kick_ev_cb, c);
+    if (!c->bev || !c->sess || !c->deadline || !c->kick_ev) {
+        gv_log(GV_LOG_ERROR, peer, "out of memory accepting connection");
+        conn_free(c);
+        return;
+    }
+    int ms = srv->cfg->rtmp.handshake_timeout_ms;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(c->deadline, &tv);
+    bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    gv_log(GV_LOG_DEBUG, peer, "rtmp connection accepted");
+}
+
+static void accept_error_cb(struct evconnlistener *lis, void *arg)
+{
+    int err = EVUTIL_SOCKET_ERROR();
+    gv_log(GV_LOG_WARN, "rtmp", "accept failed: %s", evutil_socket_error_to_string(err));
+}
+
+gv_rtmp_server_t *gv_rtmp_server_create(struct event_base *base, const gv_config_t *cfg,
+                                        gv_registry_t *reg)
+{
+    gv_rtmp_server_t *srv = calloc(1, sizeof(*srv));
+    struct addrinfo *ai = NULL;
+    if (!srv)
+        return NULL;
+    srv->base = base;
+    srv->cfg = cfg;
+    srv->reg = reg;
+
+    char port[16];
+    snprintf(port, sizeof(port), "%d", cfg->rtmp.listen.port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    const char *host = cfg->rtmp.listen.host[0] ? cfg->rtmp.listen.host : NULL;
+    int gai = getaddrinfo(host, port, &hints, &ai);
+    if (gai != 0 || !ai) {
+        gv_log(GV_LOG_ERROR, "rtmp", "cannot resolve listen address %s:%s: %s",
+               host ? host : "*", port, gai_strerror(gai));
+        goto fail;
+    }
+    srv->lis = evconnlistener_new_bind(base, accept_cb, srv,
+                                       LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE |
+                                           LEV_OPT_CLOSE_ON_EXEC,
+                                       128, ai->ai_addr, (int)ai->ai_addrlen);
+    if (!srv->lis) {
+        gv_log(GV_LOG_ERROR, "rtmp", "cannot listen on %s:%s: %s", host ? host : "*", port,
+               strerror(errno));
+        goto fail;
+    }
+    evconnlistener_set_error_cb(srv->lis, accept_error_cb);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getsockname(evconnlistener_get_fd(srv->lis), (struct sockaddr *)&ss, &sl) == 0)
+        srv->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                   : ((struct sockaddr_in *)&ss)->sin_port);
+    freeaddrinfo(ai);
+    gv_log(GV_LOG_INFO, "rtmp", "listening on %s:%d", host ? host : "*", srv->port);
+    return srv;
+fail:
+    if (ai)
+        freeaddrinfo(ai);
+    gv_rtmp_server_destroy(srv);
+    return NULL;
+}
+
+int gv_rtmp_server_port(const gv_rtmp_server_t *srv)
+{
+    return srv->port;
+}
+
+void gv_rtmp_server_destroy(gv_rtmp_server_t *srv)
+{
+    if (!srv)
+        return;
+    if (srv->lis)
+        evconnlistener_free(srv->lis);
+    while (srv->conns) {
+        log_close(srv->conns, GV_LOG_INFO, "server shutting down");
+        conn_free(srv->conns);
+    }
+    free(srv);
+}
