@@ -95,7 +95,7 @@ try {
         hasPlayer = false;
     }
     check('/watch page exposes window.gvPlayer and window.gvErrors', hasPlayer,
-        'falling back to a test page that loads /assets/hls.min.js');
+        hasPlayer ? '' : 'falling back to a test page that loads /assets/hls.min.js');
     if (!hasPlayer) await fallbackPage(page);
 
     // Our own error listener besides the page's, so nothing fatal goes unseen.

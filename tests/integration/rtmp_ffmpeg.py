@@ -74,9 +74,6 @@ with t:
     t.check("window holds at most window_segments complete segments",
             len(pl.complete_segments) <= g.hls["window_segments"],
             "%d listed" % len(pl.complete_segments))
-    t.check("MEDIA-SEQUENCE advanced past 0 after 12 s", pl.media_sequence >= 1,
-            "MEDIA-SEQUENCE %d" % pl.media_sequence)
-
     # Graceful shutdown: park a blocking request past the live edge, then SIGTERM.
     last = pl.last_msn
     parked = gvtest.AsyncGet(g.media_url("demo", "_HLS_msn=%d" % (last + 2)), timeout=10)

@@ -1,0 +1,615 @@
+/* Unit tests for the packager with synthetic media: 30 fps video (keyframe every N frames,
+ * fake avcC and NAL units) plus 48 kHz AAC. Checks part/segment cutting, playlists, blocking
+ * reload answers, resource lookup and expiry, long GOPs, republishing and bounded memory. */
+#include <malloc.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/media.h"
+#include "packager/packager.h"
+#include "testlib.h"
+
+static const uint8_t AVCC[] = {0x01, 0x64, 0x00, 0x1f, 0xff, 0xe1, 0x00, 0x04, 0x67,
+                               0x64, 0x00, 0x1f, 0x01, 0x00, 0x04, 0x68, 0xee, 0x3c, 0x80};
+static const uint8_t AVCC2[] = {0x01, 0x4d, 0x00, 0x28, 0xff, 0xe1, 0x00, 0x04, 0x67,
+                                0x4d, 0x00, 0x28, 0x01, 0x00, 0x04, 0x68, 0xee, 0x3c, 0x80};
+static const uint8_t ASC[] = {0x11, 0x90}; /* AAC-LC, 48 kHz, stereo */
+
+#define AUDIO_TICKS 1920 /* 1024 samples at 48 kHz in 90 kHz ticks */
+
+typedef struct {
+    gv_pkg_t *pkg;
+    gv_codec_config_t *v, *a;
+    int64_t vi, ai;     /* next video / audio frame index */
+    int64_t base_dts;   /* added to every dts */
+    int gop;            /* keyframe every gop frames */
+    size_t vsize;       /* bytes per video frame */
+    bool audio;
+    int notified;
+} gen_t;
+
+static void on_notify(void *ud)
+{
+    ((gen_t *)ud)->notified++;
+}
+
+static gv_pkg_t *make_pkg(int part_ms, int seg_ms, int window)
+{
+    gv_pkg_opts_t o = {.part_target_ms = part_ms, .segment_target_ms = seg_ms,
+                       .window_segments = window};
+    return gv_pkg_create("test", &o);
+}
+
+static void gen_init(gen_t *g, gv_pkg_t *pkg, int gop, size_t vsize, bool audio)
+{
+    memset(g, 0, sizeof(*g));
+    g->pkg = pkg;
+    g->v = gv_codec_config_create(GV_CODEC_H264, AVCC, sizeof(AVCC));
+    g->a = gv_codec_config_create(GV_CODEC_AAC, ASC, sizeof(ASC));
+    g->gop = gop;
+    g->vsize = vsize;
+    g->audio = audio;
+    gv_pkg_set_notify(pkg, on_notify, g);
+}
+
+static void gen_free(gen_t *g)
+{
+    gv_codec_config_unref(g->v);
+    gv_codec_config_unref(g->a);
+}
+
+static int push_video(gen_t *g)
+{
+    static uint8_t buf[64 * 1024];
+    size_t n = g->vsize < sizeof(buf) ? g->vsize : sizeof(buf);
+    bool key = g->vi % g->gop == 0;
+    uint32_t nal = (uint32_t)(n - 4);
+    buf[0] = (uint8_t)(nal >> 24);
+    buf[1] = (uint8_t)(nal >> 16);
+    buf[2] = (uint8_t)(nal >> 8);
+    buf[3] = (uint8_t)nal;
+    buf[4] = key ? 0x65 : 0x41;
+    gv_unit_t *u = gv_unit_create(GV_TRACK_VIDEO, g->v, buf, n);
+    u->dts = g->base_dts + g->vi * 3000;
+    u->pts = u->dts + 3000;
+    u->keyframe = key;
+    u->arrival_us = 1700000000000000LL + u->dts * 1000 / 90;
+    int rc = gv_pkg_push(g->pkg, u);
+    gv_unit_unref(u);
+    g->vi++;
+    return rc;
+}
+
+static int push_audio(gen_t *g)
+{
+    uint8_t buf[200];
+    memset(buf, 0x21, sizeof(buf));
+    gv_unit_t *u = gv_unit_create(GV_TRACK_AUDIO, g->a, buf, sizeof(buf));
+    u->dts = u->pts = g->base_dts + g->ai * AUDIO_TICKS;
+    u->arrival_us = 1700000000000000LL + u->dts * 1000 / 90;
+    int rc = gv_pkg_push(g->pkg, u);
+    gv_unit_unref(u);
+    g->ai++;
+    return rc;
+}
+
+/* Pushes frames in dts order until video frame index reaches vend. */
+static void gen_until(gen_t *g, int64_t vend)
+{
+    while (g->vi < vend) {
+        int64_t vd = g->vi * 3000, ad = g->ai * AUDIO_TICKS;
+        if (g->audio && ad <= vd)
+            GV_CHECK_INT(push_audio(g), 0);
+        else
+            GV_CHECK_INT(push_video(g), 0);
+    }
+}
+
+static char *media(gv_pkg_t *pkg, gv_skip_t skip)
+{
+    char *out = NULL;
+    size_t len = 0;
+    int rc = gv_pkg_render_media(pkg, skip, &out, &len);
+    GV_CHECK_INT(rc, 0);
+    return rc ? NULL : out;
+}
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* The 8-hex instance id, taken from the preload hint or first part URI. */
+static void instance_of(const char *pl, char inst[9])
+{
+    const char *p = strstr(pl, "URI=\"p-");
+    inst[0] = '\0';
+    if (p) {
+        memcpy(inst, p + 7, 8);
+        inst[8] = '\0';
+    }
+}
+
+static int get(gv_pkg_t *pkg, const char *fmt, const char *inst, int64_t a, int64_t b,
+               gv_pkg_resource_t *res)
+{
+    char name[96];
+    snprintf(name, sizeof(name), fmt, inst, (long long)a, (long long)b);
+    return gv_pkg_get(pkg, name, res);
+}
+
+static void test_render_before_segment(void)
+{
+    gv_pkg_t *pkg = make_pkg(200, 2000, 7);
+    gen_t g;
+    gen_init(&g, pkg, 60, 100, true);
+    gv_pkg_publish_begin(pkg);
+    char *out = NULL;
+    size_t len;
+    GV_CHECK_INT(gv_pkg_render_media(pkg, GV_SKIP_NONE, &out, &len), GV_EAGAIN);
+    GV_CHECK_INT(gv_pkg_render_multivariant(pkg, "media.m3u8", &out, &len), GV_EAGAIN);
+    gen_until(&g, 30); /* parts exist, no complete segment */
+    GV_CHECK_INT(gv_pkg_render_media(pkg, GV_SKIP_NONE, &out, &len), GV_EAGAIN);
+    gv_pkg_state_t st;
+    gv_pkg_state(pkg, &st);
+    GV_CHECK(!st.has_segment);
+    GV_CHECK_INT(st.last_msn, -1);
+    GV_CHECK_INT(st.target_duration_s, 2);
+    GV_CHECK(g.notified > 0);
+    gv_pkg_destroy(pkg);
+    gen_free(&g);
+}
+
+static void test_counts_and_playlist(void)
+{
+    gv_pkg_t *pkg = make_pkg(200, 2000, 7);
+    gen_t g;
+    gen_init(&g, pkg, 60, 100, true);
+    gv_pkg_publish_begin(pkg);
+    /* Media before the first keyframe is dropped. */
+    g.vi = 50;
+    gen_until(&g, 60);
+    g.vi = 0;
+    g.ai = 0;
+    gen_until(&g, 300); /* 10 s */
+    gv_pkg_state_t st;
+    gv_pkg_state(pkg, &st);
+    GV_CHECK(st.has_segment);
+    GV_CHECK_INT(st.last_msn, 3);
+    char *pl = media(pkg, GV_SKIP_NONE);
+    if (!pl)
+        goto out;
+    GV_CHECK_INT(count(pl, "#EXTINF:2.00000,\n"), 4);
+    /* 4 complete segments x 10 parts + 9 parts of the open one (the 10th waits for the next
+     * frame to know whether a keyframe starts a new segment). */
+    GV_CHECK_INT(count(pl, "#EXT-X-PART:DURATION=0.20000,"), 49);
+    GV_CHECK_INT(count(pl, "#EXT-X-PART:"), 49);
+    GV_CHECK_INT(count(pl, "INDEPENDENT=YES"), 5);
+    GV_CHECK_INT(count(pl, "#EXT-X-PROGRAM-DATE-TIME:"), 5);
+    GV_CHECK_INT(count(pl, "#EXT-X-MAP:"), 1);
+    GV_CHECK(strstr(pl, "#EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:13:20.000Z\n") != NULL);
+    GV_CHECK(strstr(pl, "#EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:13:22.000Z\n") != NULL);
+    GV_CHECK(strstr(pl, "#EXT-X-MEDIA-SEQUENCE:0\n") != NULL);
+    GV_CHECK(strstr(pl, "ENDLIST") == NULL);
+    char inst[9];
+    instance_of(pl, inst);
+    GV_CHECK_INT(strlen(inst), 8);
+    char want[128];
+    snprintf(want, sizeof(want), "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"p-%s-4-9.m4s\"\n", inst);
+    GV_CHECK(strstr(pl, want) != NULL);
+    snprintf(want, sizeof(want), "#EXT-X-MAP:URI=\"init-%s-1.mp4\"\n", inst);
+    GV_CHECK(strstr(pl, want) != NULL);
+
+    /* INDEPENDENT exactly on the first part of each segment. */
+    for (int s = 0; s <= 4; s++) {
+        snprintf(want, sizeof(want), "URI=\"p-%s-%d-0.m4s\",INDEPENDENT=YES\n", inst, s);
+        GV_CHECK(strstr(pl, want) != NULL);
+    }
+
+    /* Segment bytes are its parts' bytes, in order. */
+    for (int s = 0; s < 4; s++) {
+        gv_pkg_resource_t seg, part;
+        GV_CHECK_INT(get(pkg, "s-%s-%lld.m4s", inst, s, 0, &seg), 0);
+        GV_CHECK_INT(seg.n, 10);
+        GV_CHECK_STR(seg.content_type, "video/mp4");
+        size_t total = 0;
+        for (size_t i = 0; i < seg.n; i++) {
+            GV_CHECK_INT(get(pkg, "p-%s-%lld-%lld.m4s", inst, s, (int64_t)i, &part), 0);
+            GV_CHECK_INT(part.n, 1);
+            GV_CHECK(part.n == 1 && part.blobs[0] == seg.blobs[i]);
+            GV_CHECK(memcmp(part.blobs[0]->data + 4, "moof", 4) == 0);
+            total += part.total;
+            gv_pkg_resource_release(&part);
+        }
+        GV_CHECK_INT(seg.total, total);
+        gv_pkg_resource_release(&seg);
+    }
+    gv_pkg_resource_t init;
+    GV_CHECK_INT(get(pkg, "init-%s-%lld.mp4", inst, 1, 0, &init), 0);
+    GV_CHECK(init.n == 1 && memcmp(init.blobs[0]->data + 4, "ftyp", 4) == 0);
+    /* Two tracks: video and audio. */
+    bool two = false;
+    for (size_t i = 0; init.n && i + 4 <= init.blobs[0]->size; i++)
+        if (memcmp(init.blobs[0]->data + i, "trex", 4) == 0 && !two) {
+            for (size_t j = i + 4; j + 4 <= init.blobs[0]->size; j++)
+                if (memcmp(init.blobs[0]->data + j, "trex", 4) == 0)
+                    two = true;
+            break;
+        }
+    GV_CHECK(two);
+    gv_pkg_resource_release(&init);
+
+    int64_t lat[300];
+    GV_CHECK_INT(gv_pkg_list_latency_samples(pkg, lat, 300), 49);
+    GV_CHECK_INT(gv_pkg_list_latency_samples(pkg, lat, 3), 3);
+
+    char *mv = NULL;
+    size_t len;
+    GV_CHECK_INT(gv_pkg_render_multivariant(pkg, "media.m3u8", &mv, &len), 0);
+    if (mv) {
+        GV_CHECK(strncmp(mv, "#EXTM3U\n", 8) == 0);
+        GV_CHECK(strstr(mv, "#EXT-X-INDEPENDENT-SEGMENTS\n") != NULL);
+        GV_CHECK(strstr(mv, "CODECS=\"avc1.64001f,mp4a.40.2\"") != NULL);
+        GV_CHECK(strstr(mv, "FRAME-RATE=30.000") != NULL);
+        GV_CHECK(strstr(mv, "BANDWIDTH=") != NULL);
+        GV_CHECK(strstr(mv, "AVERAGE-BANDWIDTH=") != NULL);
+        GV_CHECK(strstr(mv, "\nmedia.m3u8\n") != NULL);
+        free(mv);
+    }
+    free(pl);
+out:
+    gv_pkg_destroy(pkg);
+    gen_free(&g);
+}
+
+static void test_block_ready(void)
+{
+    gv_pkg_t *pkg = make_pkg(200, 2000, 7);
+    gen_t g;
+    gen_init(&g, pkg, 60, 100, true);
+    gv_pkg_publish_begin(pkg);
+    gen_until(&g, 300);
+    /* last complete MSN 3; MSN 4 open with parts 0..8 published. */
+    GV_CHECK_INT(gv_pkg_block_ready(pkg, 3, -1), 1);
+    GV_CHECK_INT(gv_pkg_block_ready(pkg, 0, -1), 1);
+    GV_CHECK_INT(gv_pkg_block_ready(pkg, 4, -1), 0);
+    GV_CHECK_INT(gv_pkg_block_ready(pkg, 5, -1), 0);
+    GV_CHECK_INT(gv_pkg_block_ready(pkg, 6, -1), GV_EINVAL);
+    GV_CHECK_INT(gv_pkg_block_ready(pkg, -1, -1), GV_EINVAL);
+    GV_CHECK_INT(gv_pkg_block_ready(pkg, 4, 8), 1);
+    GV_CHECK_INT(gv_pkg_block_ready(pkg, 4, 9), 0);
+    GV_CHECK_INT(gv_pkg_block_ready(pkg, 3, 9), 1);
+    GV_CHECK_INT(gv_pkg_block_ready(pkg, 3, 10), 1); /* = part 0 of MSN 4 */
+    GV_CHECK_INT(gv_pkg_block_ready(pkg, 4, 20), 0);  /* within the advance limit (15) */
+    GV_CHECK_INT(gv_pkg_block_ready(pkg, 5, 14), 0);
+    GV_CHECK_INT(gv_pkg_block_ready(pkg, 5, 15), GV_EINVAL);
+    GV_CHECK_INT(gv_pkg_block_ready(pkg, 3, 1000), GV_EINVAL); /* impossible part index */
+    GV_CHECK_INT(gv_pkg_block_ready(pkg, 4, 25), GV_EINVAL);
+
+    /* The keyframe at 10 s completes MSN 4; MSN 5's first part is not out yet. */
+    gen_until(&g, 301);
+    GV_CHECK_INT(gv_pkg_block_ready(pkg, 4, -1), 1);
+    GV_CHECK_INT(gv_pkg_block_ready(pkg, 4, 9), 1);
+    GV_CHECK_INT(gv_pkg_block_ready(pkg, 4, 10), 0); /* = part 0 of MSN 5 */
+    GV_CHECK_INT(gv_pkg_block_ready(pkg, 5, 0), 0);
+    GV_CHECK_INT(gv_pkg_block_ready(pkg, 6, -1), 0);
+    gen_until(&g, 306);
+    GV_CHECK_INT(gv_pkg_block_ready(pkg, 4, 10), 1);
+    GV_CHECK_INT(gv_pkg_block_ready(pkg, 5, 0), 1);
+    GV_CHECK_INT(gv_pkg_block_ready(pkg, 5, 1), 0);
+
+    gv_pkg_finish(pkg);
+    GV_CHECK_INT(gv_pkg_block_ready(pkg, 100, 5), 1);
+    GV_CHECK_INT(gv_pkg_block_ready(pkg, 5, 1), 1);
+    gv_pkg_state_t st;
+    gv_pkg_state(pkg, &st);
+    GV_CHECK(st.ended);
+    GV_CHECK_INT(st.last_msn, 5);
+    char *pl = media(pkg, GV_SKIP_NONE);
+    if (pl) {
+        GV_CHECK(strstr(pl, "#EXT-X-ENDLIST\n") != NULL);
+        GV_CHECK(strstr(pl, "PRELOAD-HINT") == NULL);
+        GV_CHECK(strstr(pl, "#EXTINF:0.20000,\n") != NULL); /* the short last segment */
+        free(pl);
+    }
+    GV_CHECK_INT(push_video(&g), GV_ECLOSED);
+    gv_pkg_destroy(pkg);
+    gen_free(&g);
+}
+
+static void test_get_and_expiry(void)
+{
+    gv_pkg_t *pkg = make_pkg(200, 2000, 7);
+    gen_t g;
+    gen_init(&g, pkg, 60, 100, true);
+    gv_pkg_publish_begin(pkg);
+    gen_until(&g, 300);
+    char *pl = media(pkg, GV_SKIP_NONE);
+    if (!pl)
+        goto out;
+    char inst[9];
+    instance_of(pl, inst);
+    free(pl);
+    gv_pkg_resource_t r;
+    GV_CHECK_INT(get(pkg, "p-%s-%lld-%lld.m4s", inst, 4, 9, &r), GV_EAGAIN);  /* hinted */
+    GV_CHECK_INT(get(pkg, "p-%s-%lld-%lld.m4s", inst, 4, 10, &r), GV_ENOENT); /* never hinted */
+    GV_CHECK_INT(get(pkg, "p-%s-%lld-%lld.m4s", inst, 5, 0, &r), GV_ENOENT);
+    GV_CHECK_INT(get(pkg, "s-%s-%lld.m4s", inst, 4, 0, &r), GV_EAGAIN); /* in progress */
+    GV_CHECK_INT(get(pkg, "s-%s-%lld.m4s", inst, 5, 0, &r), GV_ENOENT);
+    GV_CHECK_INT(get(pkg, "init-%s-%lld.mp4", inst, 2, 0, &r), GV_ENOENT);
+    char other[9];
+    memcpy(other, inst, 9);
+    other[0] = other[0] == 'a' ? 'b' : 'a';
+    GV_CHECK_INT(get(pkg, "s-%s-%lld.m4s", other, 1, 0, &r), GV_ENOENT);
+    GV_CHECK_INT(get(pkg, "p-%s-%lld-%lld.m4s", other, 1, 0, &r), GV_ENOENT);
+    const char *bad[] = {"", "s-", "s-.m4s", "x-1.m4s", "media.m3u8", "../etc/passwd",
+                         "s-12345678-1.m4s.", "p-1-1.m4s"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        GV_CHECK_INT(gv_pkg_get(pkg, bad[i], &r), GV_ENOENT);
+    char name[64];
+    snprintf(name, sizeof(name), "s-%s-1.m4sx", inst);
+    GV_CHECK_INT(gv_pkg_get(pkg, name, &r), GV_ENOENT);
+    snprintf(name, sizeof(name), "s-%s-+1.m4s", inst);
+    GV_CHECK_INT(gv_pkg_get(pkg, name, &r), GV_ENOENT);
+    snprintf(name, sizeof(name), "s-%s-1.m4s", inst);
+    GV_CHECK_INT(gv_pkg_get(pkg, name, &r), 0);
+    gv_pkg_resource_release(&r);
+
+    /* At ~30 s: MSN 0's parts left the playlist more than 3 target durations ago and are
+     * gone; the segment itself is still downloadable (removed from the playlist at ~16 s,
+     * kept for playlist duration 14 s + 2 s + 2 s). */
+    gen_until(&g, 30 * 30 + 1);
+    GV_CHECK_INT(get(pkg, "p-%s-%lld-%lld.m4s", inst, 0, 0, &r), GV_ENOENT);
+    GV_CHECK_INT(get(pkg, "s-%s-%lld.m4s", inst, 0, 0, &r), 0);
+    gv_pkg_resource_release(&r);
+    GV_CHECK_INT(get(pkg, "init-%s-%lld.mp4", inst, 1, 0, &r), 0);
+    gv_pkg_resource_release(&r);
+    pl = media(pkg, GV_SKIP_NONE);
+    if (pl) {
+        GV_CHECK(strstr(pl, "#EXT-X-MEDIA-SEQUENCE:8\n") != NULL);
+        GV_CHECK_INT(count(pl, "#EXTINF:"), 7);
+        /* Parts only for the segments within 3 target durations of the live edge. */
+        snprintf(name, sizeof(name), "p-%s-11-0.m4s", inst);
+        GV_CHECK(strstr(pl, name) == NULL);
+        snprintf(name, sizeof(name), "p-%s-12-0.m4s", inst);
+        GV_CHECK(strstr(pl, name) != NULL);
+        free(pl);
+    }
+    /* A part that just left the playlist is still there. */
+    GV_CHECK_INT(get(pkg, "p-%s-%lld-%lld.m4s", inst, 11, 0, &r), 0);
+    gv_pkg_resource_release(&r);
+    gen_until(&g, 40 * 30 + 1);
+    GV_CHECK_INT(get(pkg, "s-%s-%lld.m4s", inst, 0, 0, &r), GV_ENOENT);
+    GV_CHECK_INT(get(pkg, "s-%s-%lld.m4s", inst, 1, 0, &r), GV_ENOENT);
+    GV_CHECK_INT(get(pkg, "s-%s-%lld.m4s", inst, 10, 0, &r), 0);
+    gv_pkg_resource_release(&r);
+out:
+    gv_pkg_destroy(pkg);
+    gen_free(&g);
+}
+
+static void test_long_gop(void)
+{
+    gv_pkg_t *pkg = make_pkg(200, 2000, 7);
+    gen_t g;
+    gen_init(&g, pkg, 150, 100, true); /* keyframe every 5 s */
+    gv_pkg_publish_begin(pkg);
+    gen_until(&g, 30 * 20);
+    char *pl = media(pkg, GV_SKIP_NONE);
+    if (!pl)
+        goto out;
+    /* Every segment must round to at most TARGETDURATION (2). */
+    int n = 0;
+    for (const char *p = pl; (p = strstr(p, "#EXTINF:")); p++) {
+        double d = strtod(p + 8, NULL);
+        GV_CHECK(d < 2.5);
+        n++;
+    }
+    GV_CHECK(n >= 7);
+    GV_CHECK(strstr(pl, "#EXTINF:2.40000,\n") != NULL);
+    for (const char *p = pl; (p = strstr(p, "#EXT-X-PART:DURATION=")); p++)
+        GV_CHECK(strtod(p + 21, NULL) <= 0.2);
+    /* Keyframes every 5 s land mid-segment: those parts are INDEPENDENT, the others not. */
+    GV_CHECK(count(pl, "INDEPENDENT=YES") >= 1);
+    char *mv = NULL;
+    size_t len;
+    GV_CHECK_INT(gv_pkg_render_multivariant(pkg, "media.m3u8", &mv, &len), 0);
+    if (mv) {
+        GV_CHECK(strstr(mv, "INDEPENDENT-SEGMENTS") == NULL);
+        free(mv);
+    }
+    free(pl);
+out:
+    gv_pkg_destroy(pkg);
+    gen_free(&g);
+}
+
+static void test_republish(void)
+{
+    gv_pkg_t *pkg = make_pkg(200, 2000, 3);
+    gen_t g;
+    gen_init(&g, pkg, 60, 100, true);
+    gv_pkg_publish_begin(pkg);
+    gen_until(&g, 150); /* 5 s: segments 0,1 and a 1 s segment 2 at the end */
+    gv_pkg_publish_end(pkg);
+    char *pl = media(pkg, GV_SKIP_NONE);
+    char inst[9] = "";
+    if (pl) {
+        instance_of(pl, inst);
+        GV_CHECK_INT(count(pl, "#EXTINF:"), 3);
+        GV_CHECK(strstr(pl, "#EXTINF:1.00000,\n") != NULL);
+        char want[96];
+        snprintf(want, sizeof(want), "PRELOAD-HINT:TYPE=PART,URI=\"p-%s-3-0.m4s\"", inst);
+        GV_CHECK(strstr(pl, want) != NULL);
+        free(pl);
+    }
+    /* A new publisher whose clock restarts at 0 (and a new config object, same bytes). */
+    gv_codec_config_unref(g.v);
+    g.v = gv_codec_config_create(GV_CODEC_H264, AVCC, sizeof(AVCC));
+    g.vi = g.ai = 0;
+    gv_pkg_publish_begin(pkg);
+    gen_until(&g, 150);
+    pl = media(pkg, GV_SKIP_NONE);
+    if (pl) {
+        GV_CHECK_INT(count(pl, "#EXT-X-DISCONTINUITY\n"), 1);
+        GV_CHECK(strstr(pl, "#EXT-X-DISCONTINUITY-SEQUENCE:0\n") != NULL);
+        char want[128];
+        snprintf(want, sizeof(want),
+                 "s-%s-2.m4s\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init-%s-2.mp4\"\n", inst,
+                 inst);
+        GV_CHECK(strstr(pl, want) != NULL);
+        snprintf(want, sizeof(want), "URI=\"p-%s-3-0.m4s\",INDEPENDENT=YES", inst);
+        GV_CHECK(strstr(pl, want) != NULL);
+        free(pl);
+    }
+    gv_pkg_resource_t r;
+    GV_CHECK_INT(get(pkg, "init-%s-%lld.mp4", inst, 1, 0, &r), 0);
+    gv_pkg_resource_release(&r);
+    GV_CHECK_INT(get(pkg, "init-%s-%lld.mp4", inst, 2, 0, &r), 0);
+    gv_pkg_resource_release(&r);
+    /* Once the discontinuity slides out of the window, the sequence counts it. */
+    gen_until(&g, 150 + 30 * 12);
+    pl = media(pkg, GV_SKIP_NONE);
+    if (pl) {
+        GV_CHECK(strstr(pl, "#EXT-X-DISCONTINUITY-SEQUENCE:1\n") != NULL);
+        GV_CHECK_INT(count(pl, "#EXT-X-DISCONTINUITY\n"), 0);
+        GV_CHECK_INT(count(pl, "#EXT-X-MAP:"), 1);
+        free(pl);
+    }
+    /* A codec change mid-publish: new init and a discontinuity at the next keyframe. */
+    gv_codec_config_unref(g.v);
+    g.v = gv_codec_config_create(GV_CODEC_H264, AVCC2, sizeof(AVCC2));
+    int64_t next_key = (g.vi / 60 + 1) * 60;
+    gen_until(&g, next_key + 60 + 7);
+    pl = media(pkg, GV_SKIP_NONE);
+    if (pl) {
+        char want[96];
+        snprintf(want, sizeof(want), "#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init-%s-3.mp4\"",
+                 inst);
+        GV_CHECK(strstr(pl, want) != NULL);
+        free(pl);
+    }
+    char *mv = NULL;
+    size_t len;
+    GV_CHECK_INT(gv_pkg_render_multivariant(pkg, "media.m3u8", &mv, &len), 0);
+    if (mv) {
+        GV_CHECK(strstr(mv, "avc1.4d0028") != NULL);
+        free(mv);
+    }
+    gv_pkg_destroy(pkg);
+    gen_free(&g);
+}
+
+static void test_skip_playlist(void)
+{
+    gv_pkg_t *pkg = make_pkg(200, 2000, 10);
+    gen_t g;
+    gen_init(&g, pkg, 60, 100, true);
+    gv_pkg_publish_begin(pkg);
+    gen_until(&g, 30 * 30 + 10);
+    char *full = media(pkg, GV_SKIP_NONE);
+    char *delta = media(pkg, GV_SKIP_YES);
+    char *v2 = media(pkg, GV_SKIP_V2);
+    if (full && delta && v2) {
+        GV_CHECK_INT(count(full, "#EXTINF:"), 10);
+        GV_CHECK(strstr(delta, "#EXT-X-SKIP:SKIPPED-SEGMENTS=4\n") != NULL);
+        GV_CHECK_INT(count(delta, "#EXTINF:"), 6);
+        GV_CHECK(strstr(strstr(delta, "#EXT-X-SKIP"), "#EXT-X-MAP:") != NULL);
+        GV_CHECK_STR(delta, v2);
+    }
+    free(full);
+    free(delta);
+    free(v2);
+    gv_pkg_destroy(pkg);
+    gen_free(&g);
+}
+
+static void test_video_only_and_timing_jitter(void)
+{
+    /* Millisecond-rounded timestamps (33/34 ms) must still give parts <= PART-TARGET. */
+    gv_pkg_t *pkg = make_pkg(200, 2000, 7);
+    gv_codec_config_t *v = gv_codec_config_create(GV_CODEC_H264, AVCC, sizeof(AVCC));
+    gv_pkg_publish_begin(pkg);
+    uint8_t buf[40] = {0, 0, 0, 36, 0x65};
+    for (int i = 0; i < 30 * 12; i++) {
+        gv_unit_t *u = gv_unit_create(GV_TRACK_VIDEO, v, buf, sizeof(buf));
+        u->dts = u->pts = (int64_t)(i * 1000 / 30) * 90;
+        u->keyframe = i % 60 == 0;
+        GV_CHECK_INT(gv_pkg_push(pkg, u), 0);
+        gv_unit_unref(u);
+    }
+    char *pl = media(pkg, GV_SKIP_NONE);
+    if (pl) {
+        int parts = 0, short_parts = 0;
+        for (const char *p = pl; (p = strstr(p, "#EXT-X-PART:DURATION=")); p++) {
+            double d = strtod(p + 21, NULL);
+            GV_CHECK(d <= 0.2);
+            short_parts += d < 0.17;
+            parts++;
+        }
+        GV_CHECK(parts > 30);
+        GV_CHECK_INT(short_parts, 0);
+        GV_CHECK(strstr(pl, "mp4a") == NULL);
+        free(pl);
+    }
+    char *mv = NULL;
+    size_t len;
+    GV_CHECK_INT(gv_pkg_render_multivariant(pkg, "media.m3u8", &mv, &len), 0);
+    if (mv) {
+        GV_CHECK(strstr(mv, "CODECS=\"avc1.64001f\"") != NULL);
+        free(mv);
+    }
+    /* Non-increasing dts is refused; the packager stays usable. */
+    gv_unit_t *u = gv_unit_create(GV_TRACK_VIDEO, v, buf, sizeof(buf));
+    u->dts = u->pts = 0;
+    GV_CHECK_INT(gv_pkg_push(pkg, u), GV_EINVAL);
+    gv_unit_unref(u);
+    gv_codec_config_unref(v);
+    gv_pkg_destroy(pkg);
+}
+
+static void test_memory_bounded(void)
+{
+    /* 10 minutes at ~3 Mbps (12.5 kB frames at 30 fps), 2 s segments, window 7. */
+    gv_pkg_t *pkg = make_pkg(200, 2000, 7);
+    gen_t g;
+    gen_init(&g, pkg, 60, 12500, true);
+    gv_pkg_publish_begin(pkg);
+    gen_until(&g, 30 * 60 * 2);
+    struct mallinfo2 m0 = mallinfo2();
+    gen_until(&g, 30 * 60 * 5);
+    struct mallinfo2 m1 = mallinfo2();
+    gen_until(&g, 30 * 60 * 10);
+    struct mallinfo2 m2 = mallinfo2();
+    GV_CHECK(m2.uordblks < 16u * 1024 * 1024);
+    /* Steady state: no growth between minute 5 and 10 (beyond noise). */
+    GV_CHECK(m2.uordblks < m1.uordblks + 512 * 1024);
+    GV_CHECK(m1.uordblks < m0.uordblks + 512 * 1024);
+    char *pl = media(pkg, GV_SKIP_NONE);
+    if (pl) {
+        GV_CHECK_INT(count(pl, "#EXTINF:"), 7);
+        free(pl);
+    }
+    gv_pkg_destroy(pkg);
+    gen_free(&g);
+}
+
+int main(void)
+{
+    gv_log_set_level(GV_LOG_ERROR);
+    static const gv_test_case_t cases[] = {
+        GV_TEST(test_render_before_segment), GV_TEST(test_counts_and_playlist),
+        GV_TEST(test_block_ready),           GV_TEST(test_get_and_expiry),
+        GV_TEST(test_long_gop),              GV_TEST(test_republish),
+        GV_TEST(test_skip_playlist),         GV_TEST(test_video_only_and_timing_jitter),
+        GV_TEST(test_memory_bounded),
+    };
+    return gv_test_run(cases, sizeof(cases) / sizeof(cases[0]));
+}
