@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -137,15 +138,34 @@ def http_get(url, timeout=5.0):
         return 0, b""
 
 
+def media_playlist_url(url, body):
+    """If body is a multivariant playlist, the URL of its first variant; else url."""
+    if b"#EXT-X-STREAM-INF" not in body:
+        return url
+    lines = body.decode("utf-8", "replace").splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("#EXT-X-STREAM-INF"):
+            for nxt in lines[i + 1:]:
+                nxt = nxt.strip()
+                if nxt and not nxt.startswith("#"):
+                    return urllib.parse.urljoin(url, nxt)
+    return url
+
+
 def wait_playlist(url, timeout, need_media=True):
-    """Waits until url serves a media playlist that lists at least one segment (or part)."""
+    """Waits until url (or, for a multivariant playlist, its first variant) serves a media
+    playlist that lists at least one segment (or part). Returns the media playlist URL or None."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         st, body = http_get(url, 2.0)
-        if st == 200 and (not need_media or b"#EXTINF" in body or b"#EXT-X-PART:" in body):
-            return True
+        if st == 200:
+            murl = media_playlist_url(url, body)
+            if murl != url:
+                st, body = http_get(murl, 2.0)
+            if st == 200 and (not need_media or b"#EXTINF" in body or b"#EXT-X-PART:" in body):
+                return murl
         time.sleep(0.25)
-    return False
+    return None
 
 
 # ---- servers -------------------------------------------------------------------------------

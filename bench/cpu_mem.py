@@ -229,8 +229,8 @@ def run_gavel(args, clip, workdir, binary):
                     clip, "rtmp://127.0.0.1:%d/live/k%d" % (rp, i))))
 
             publish(1)
-            url1 = bl.gavel_play_url(hp, "s1")
-            if not bl.wait_playlist(url1, 20):
+            url1 = bl.wait_playlist(bl.gavel_play_url(hp, "s1"), 20)
+            if not url1:
                 raise RuntimeError("gavel: no playlist for s1 after 20 s\n" +
                                    procs.logtail("gavel", 1500) + procs.logtail("pub1", 500))
             if not args.no_readers:
@@ -240,11 +240,13 @@ def run_gavel(args, clip, workdir, binary):
             res["rss_1"] = rss_now(pids)
             for i in range(2, n + 1):
                 publish(i)
-            urls = [bl.gavel_play_url(hp, name) for name, _ in streams[1:]]
-            for u in urls:
-                if not bl.wait_playlist(u, 20):
-                    raise RuntimeError("gavel: no playlist at %s\n%s" % (
-                        u, procs.logtail("gavel", 1500)))
+            urls = []
+            for name, _ in streams[1:]:
+                u = bl.wait_playlist(bl.gavel_play_url(hp, name), 20)
+                if not u:
+                    raise RuntimeError("gavel: no playlist for %s\n%s" % (
+                        name, procs.logtail("gavel", 1500)))
+                urls.append(u)
             if not args.no_readers:
                 readers += start_readers(urls, True, stop)
             bl.log("gavel: %d streams up; warming %d s, measuring %d s" % (

@@ -14,12 +14,21 @@
 
 #include "core/error.h"
 
-typedef enum { K_INT, K_BOOL, K_STRING, K_LISTEN, K_DUP_POLICY, K_LOG_LEVEL } key_type_t;
+typedef enum {
+    K_INT,
+    K_BOOL,
+    K_STRING,
+    K_LISTEN,
+    K_DUP_POLICY,
+    K_LOG_LEVEL,
+    K_POSITION,
+    K_COLOR,
+} key_type_t;
 
 typedef struct {
     const char *name;
     key_type_t type;
-    size_t offset; /* into gv_config_t */
+    size_t offset; /* into gv_config_t (sections) or gv_overlay_config_t (stream overlay) */
     long min, max; /* K_INT bounds; K_STRING length bounds */
 } key_row_t;
 
@@ -72,6 +81,24 @@ static const key_row_t ingest_rows[] = {
     {"stale_ms", K_INT, CFG_OFF(ingest.stale_ms), 100, 600000},
 };
 
+static const key_row_t api_rows[] = {
+    {"token", K_STRING, CFG_OFF(api.token), 8, 256},
+};
+
+#define OV_OFF(field) offsetof(gv_overlay_config_t, field)
+static const key_row_t overlay_rows[] = {
+    {"enabled", K_BOOL, OV_OFF(enabled), 0, 0},
+    {"position", K_POSITION, OV_OFF(position), 0, 0},
+    {"card_width", K_INT, OV_OFF(card_width), 200, 1280},
+    {"card_height", K_INT, OV_OFF(card_height), 80, 720},
+    {"margin", K_INT, OV_OFF(margin), 0, 200},
+    {"bitrate_kbps", K_INT, OV_OFF(bitrate_kbps), 200, 50000},
+    {"preset", K_STRING, OV_OFF(preset), 1, 32},
+    {"font", K_STRING, OV_OFF(font), 1, 256},
+    {"accent_color", K_COLOR, OV_OFF(accent_color), 0, 0},
+    {"queue_frames", K_INT, OV_OFF(queue_frames), 8, 1000},
+};
+
 static const key_row_t log_rows[] = {
     {"level", K_LOG_LEVEL, CFG_OFF(log.level), 0, 0},
 };
@@ -83,6 +110,7 @@ static const section_t sections[] = {
     {"srt", srt_rows, N_ROWS(srt_rows), CFG_OFF(srt.enabled)},
     {"hls", hls_rows, N_ROWS(hls_rows), SIZE_MAX},
     {"ingest", ingest_rows, N_ROWS(ingest_rows), SIZE_MAX},
+    {"api", api_rows, N_ROWS(api_rows), SIZE_MAX},
     {"log", log_rows, N_ROWS(log_rows), SIZE_MAX},
 };
 
@@ -155,10 +183,9 @@ int gv_listen_parse(const char *s, gv_listen_t *out)
     return 0;
 }
 
-static int set_value(ctx_t *c, gv_config_t *cfg, const key_row_t *row, const char *path,
-                     yaml_node_t *v)
+static int set_value(ctx_t *c, void *base, const key_row_t *row, const char *path, yaml_node_t *v)
 {
-    void *field = (char *)cfg + row->offset;
+    void *field = (char *)base + row->offset;
     const char *s = scalar(v);
     if (!s)
         return fail(c, v, path, "expected a scalar value, got a %s",
@@ -223,6 +250,28 @@ static int set_value(ctx_t *c, gv_config_t *cfg, const key_row_t *row, const cha
             }
         }
         return fail(c, v, path, "expected error, warn, info, debug or trace, got \"%s\"", s);
+    }
+    case K_POSITION: {
+        static const char *const pos[] = {"bottom-left", "bottom-right", "top-left", "top-right"};
+        for (size_t i = 0; i < 4; i++) {
+            if (!strcmp(s, pos[i])) {
+                free(*(char **)field);
+                *(char **)field = strdup(s);
+                return *(char **)field ? 0 : GV_ENOMEM;
+            }
+        }
+        return fail(c, v, path,
+                    "expected bottom-left, bottom-right, top-left or top-right, got \"%s\"", s);
+    }
+    case K_COLOR: {
+        bool ok = strlen(s) == 7 && s[0] == '#';
+        for (size_t i = 1; ok && i < 7; i++)
+            ok = strchr("0123456789abcdefABCDEF", s[i]) != NULL;
+        if (!ok)
+            return fail(c, v, path, "expected a colour as \"#RRGGBB\", got \"%s\"", s);
+        free(*(char **)field);
+        *(char **)field = strdup(s);
+        return *(char **)field ? 0 : GV_ENOMEM;
     }
     }
     return GV_EINVAL;
@@ -290,6 +339,11 @@ static int load_stream(ctx_t *c, gv_config_t *cfg, size_t idx, yaml_node_t *map)
         return fail(c, map, path, "expected a mapping with name and key");
     gv_stream_config_t *st = &cfg->streams[idx];
     st->line = (int)map->start_mark.line + 1;
+    st->overlay.card_width = 640;
+    st->overlay.card_height = 200;
+    st->overlay.margin = 24;
+    st->overlay.bitrate_kbps = 3000;
+    st->overlay.queue_frames = 90;
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
         yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
@@ -299,6 +353,28 @@ static int load_stream(ctx_t *c, gv_config_t *cfg, size_t idx, yaml_node_t *map)
         char kpath[160];
         snprintf(kpath, sizeof(kpath), "%s.%s", path, ks ? ks : "?");
         char **dst = NULL;
+        if (ks && !strcmp(ks, "overlay")) {
+            if (v->type != YAML_MAPPING_NODE)
+                return fail(c, v, kpath, "expected a mapping");
+            for (yaml_node_pair_t *q = v->data.mapping.pairs.start;
+                 q < v->data.mapping.pairs.top; q++) {
+                yaml_node_t *ok_ = yaml_document_get_node(c->doc, q->key);
+                yaml_node_t *ov = yaml_document_get_node(c->doc, q->value);
+                const char *oks = scalar(ok_);
+                char opath[224];
+                snprintf(opath, sizeof(opath), "%s.%s", kpath, oks ? oks : "?");
+                const key_row_t *row = NULL;
+                for (size_t i = 0; oks && i < N_ROWS(overlay_rows); i++)
+                    if (!strcmp(overlay_rows[i].name, oks))
+                        row = &overlay_rows[i];
+                if (!row)
+                    return fail(c, ok_, opath, "unknown key");
+                int rc = set_value(c, &st->overlay, row, opath, ov);
+                if (rc)
+                    return rc;
+            }
+            continue;
+        }
         if (ks && !strcmp(ks, "name")) {
             if (!vs || !valid_name(vs))
                 return fail(c, v, kpath, "expected 1..64 characters of [A-Za-z0-9_-]");
@@ -322,6 +398,15 @@ static int load_stream(ctx_t *c, gv_config_t *cfg, size_t idx, yaml_node_t *map)
     }
     if (!st->name)
         return fail(c, map, path, "missing required key \"name\"");
+    gv_overlay_config_t *ov = &st->overlay;
+    if (!ov->position && !(ov->position = strdup("bottom-left")))
+        return GV_ENOMEM;
+    if (!ov->preset && !(ov->preset = strdup("veryfast")))
+        return GV_ENOMEM;
+    if (!ov->font && !(ov->font = strdup("Noto Sans, Noto Sans CJK JP, Noto Color Emoji")))
+        return GV_ENOMEM;
+    if (!ov->accent_color && !(ov->accent_color = strdup("#FFC400")))
+        return GV_ENOMEM;
     if (!st->key)
         return fail(c, map, path, "missing required key \"key\"");
     for (size_t j = 0; j < idx; j++) {
@@ -525,11 +610,16 @@ void gv_config_free(gv_config_t *cfg)
         free(cfg->streams[i].name);
         free(cfg->streams[i].key);
         free(cfg->streams[i].passphrase);
+        free(cfg->streams[i].overlay.position);
+        free(cfg->streams[i].overlay.preset);
+        free(cfg->streams[i].overlay.font);
+        free(cfg->streams[i].overlay.accent_color);
     }
     free(cfg->streams);
     free(cfg->http.cors_origin);
     free(cfg->http.player_dir);
     free(cfg->log.level);
+    free(cfg->api.token);
     free(cfg->path);
     free(cfg);
 }

@@ -19,11 +19,26 @@ typedef enum {
     GV_DUP_REJECT,   /* newcomer always refused while a publisher is attached */
 } gv_dup_policy_t;
 
+/* Per-stream overlay settings (streams[i].overlay); see overlay/overlay.h. */
+typedef struct gv_overlay_config {
+    bool enabled;
+    char *position;      /* "bottom-left" (default), "bottom-right", "top-left", "top-right" */
+    int card_width;      /* px at 720p reference, default 640; scaled with the picture height */
+    int card_height;     /* default 200 */
+    int margin;          /* default 24 */
+    int bitrate_kbps;    /* output video bitrate, default 3000 */
+    char *preset;        /* x264 preset, default "veryfast" */
+    char *font;          /* pango font family list, default "Noto Sans, Noto Sans CJK JP, Noto Color Emoji" */
+    char *accent_color;  /* "#RRGGBB", default "#FFC400" */
+    int queue_frames;    /* bounded input queue, default 90 */
+} gv_overlay_config_t;
+
 typedef struct {
     char *name;       /* public: URL path component, [A-Za-z0-9_-]{1,64} */
     char *key;        /* private publish key, 1..256 printable chars, no '/', '?', '#' */
     char *passphrase; /* SRT passphrase (optional, 10..80 chars), NULL when absent */
     int line;         /* where the stream was declared, for messages */
+    gv_overlay_config_t overlay;
 } gv_stream_config_t;
 
 typedef struct gv_config {
@@ -70,6 +85,10 @@ typedef struct gv_config {
         gv_dup_policy_t on_duplicate; /* default takeover-stale */
         int stale_ms;                 /* default 2000 */
     } ingest;
+
+    struct {
+        char *token;             /* bearer token of the control API; NULL = API disabled */
+    } api;
 
     struct {
         char *level;             /* error|warn|info|debug|trace, default info */

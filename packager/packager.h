@@ -90,6 +90,21 @@ void gv_pkg_resource_release(gv_pkg_resource_t *res);
  * listed, in microseconds (ring of recent values). Returns how many were copied. */
 size_t gv_pkg_list_latency_samples(gv_pkg_t *pkg, int64_t *out, size_t max);
 
+/* ---- timed metadata ----
+ * An EXT-X-DATERANGE aligned with a frame of the packager's output: start_pts is that frame's
+ * pts (GV_TIME_BASE ticks, the same timeline as the units pushed); the packager derives
+ * START-DATE from the PROGRAM-DATE-TIME of the segment holding that frame, so players line the
+ * range up with the picture. attrs holds extra pre-rendered attributes, e.g.
+ * `X-LOT-ID="42",X-STATE="sold"` (quoted strings escaped by the caller). Returns 0 or GV_E*. */
+typedef struct {
+    char id[96];
+    char klass[64];      /* CLASS attribute, e.g. "com.gavel.lot" */
+    int64_t start_pts;
+    double duration_s;   /* < 0: not set */
+    char attrs[512];
+} gv_daterange_t;
+int gv_pkg_add_daterange(gv_pkg_t *pkg, const gv_daterange_t *dr);
+
 /* ---- HTTP origin (packager/origin*.c) ----
  * Serves every stream's playlists and media from memory on the shared libevent loop:
  * /live/<name>/index.m3u8 (multivariant), /live/<name>/media.m3u8 (media, blocking reload and

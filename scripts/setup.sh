@@ -16,6 +16,8 @@ PKGS=(
   chromium
   clang libclang-rt-14-dev
   python3 procps iproute2 fonts-dejavu-core
+  libcairo2-dev libpango1.0-dev libfontconfig-dev fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji
+  libx264-dev
 )
 
 missing=()

@@ -144,7 +144,8 @@ with t:
     hint = [h for h in pl.preload_hints if h.get("TYPE") == "PART"]
     if hint:
         u = hint[0]["URI"]
-        m = list(re.finditer(r"\d+", u))
+        stem_end = u.rfind(".") if "." in u else len(u)
+        m = list(re.finditer(r"\d+", u[:stem_end]))
         if m:
             last_num = m[-1]
             far = u[:last_num.start()] + str(int(last_num.group()) + 1000) + u[last_num.end():]

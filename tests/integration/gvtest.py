@@ -855,6 +855,7 @@ class RuleChecker:
         self.prev = None
         self.cache = {}  # uri -> bytes
         self.probed = {}  # part uri -> keyframe flag
+        self.pdt_seen = set()
         self.n = 0
 
     def _r(self, rule, ok, detail=""):
@@ -951,7 +952,8 @@ class RuleChecker:
                   "%s: msn %d: %r" % (ctx, s.msn, s.pdt))
         for a, b in zip(segs, segs[1:]):
             if a.complete and a.pdt and b.pdt and not b.discontinuity and PDT_RE.match(a.pdt) \
-                    and PDT_RE.match(b.pdt):
+                    and PDT_RE.match(b.pdt) and (a.uri, b.pdt) not in self.pdt_seen:
+                self.pdt_seen.add((a.uri, b.pdt))
                 gap = parse_pdt(b.pdt) - parse_pdt(a.pdt)
                 r("PDT advances by the segment duration", abs(gap - a.duration) <= 0.05,
                   "%s: msn %d PDT +%.3f vs EXTINF %.3f" % (ctx, a.msn, gap, a.duration))

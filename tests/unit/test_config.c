@@ -116,6 +116,39 @@ static void test_errors(void)
                  "t.yaml:1:25: ingest.on_duplicate: expected takeover-stale, takeover or reject");
 }
 
+static void test_overlay_and_api(void)
+{
+    const char *doc = "api: { token: \"change-me-please\" }\n"
+                      "streams:\n"
+                      "  - name: a\n    key: k1\n"
+                      "    overlay: { enabled: true, position: top-right, margin: 0 }\n"
+                      "  - name: b\n    key: k2\n";
+    gv_config_t *cfg = NULL;
+    char err[512];
+    GV_CHECK_INT(parse(doc, &cfg, err, sizeof(err)), 0);
+    if (!cfg) {
+        fprintf(stderr, "%s\n", err);
+        return;
+    }
+    GV_CHECK_STR(cfg->api.token, "change-me-please");
+    GV_CHECK(cfg->streams[0].overlay.enabled);
+    GV_CHECK_STR(cfg->streams[0].overlay.position, "top-right");
+    GV_CHECK_INT(cfg->streams[0].overlay.margin, 0);
+    GV_CHECK_INT(cfg->streams[0].overlay.card_width, 640);
+    GV_CHECK(!cfg->streams[1].overlay.enabled);
+    GV_CHECK_INT(cfg->streams[1].overlay.margin, 24);
+    GV_CHECK_STR(cfg->streams[1].overlay.accent_color, "#FFC400");
+    gv_config_free(cfg);
+    expect_error("streams:\n  - name: a\n    key: k\n    overlay: { enabled: maybe }\n",
+                 "t.yaml:4:25: streams[0].overlay.enabled: expected true or false");
+    expect_error("streams:\n  - name: a\n    key: k\n    overlay: { accent_color: red }\n",
+                 "t.yaml:4:30: streams[0].overlay.accent_color: expected a colour");
+    expect_error("streams:\n  - name: a\n    key: k\n    overlay: { size: 3 }\n",
+                 "t.yaml:4:16: streams[0].overlay.size: unknown key");
+    expect_error("api: { token: short }\nstreams: [{name: a, key: k}]\n",
+                 "t.yaml:1:15: api.token: length 5 is out of range [8, 256]");
+}
+
 static void test_listen_parse(void)
 {
     gv_listen_t l;
@@ -142,4 +175,4 @@ static void test_missing_file(void)
 }
 
 GV_TEST_MAIN(GV_TEST(test_minimal_and_defaults), GV_TEST(test_full), GV_TEST(test_errors),
-             GV_TEST(test_listen_parse), GV_TEST(test_missing_file))
+             GV_TEST(test_listen_parse), GV_TEST(test_missing_file), GV_TEST(test_overlay_and_api))
