@@ -190,7 +190,8 @@ def measure(server, args, workdir, gavel_bin):
             out = run_player({"origin": origin, "src": url, "lowLatency": low_latency,
                               "warmupMs": args.warmup * 1000, "durationMs": args.duration * 1000,
                               "layout": LAYOUT,
-                              "hlsConfig": json.loads(getattr(args, "hlsjs_" + server))},
+                              "hlsConfig": dict({"maxLiveSyncPlaybackRate": args.catchup},
+                                                **json.loads(getattr(args, "hlsjs_" + server)))},
                              args.warmup + args.duration + 90)
             if srv.poll() is not None:
                 raise RuntimeError("%s exited during the run:\n%s" % (
@@ -215,6 +216,8 @@ def summarize(r):
         "waiting": r.get("waiting"), "errors": len(r.get("hlsErrors") or []),
         "dropped": r.get("dropped"),
         "hlslat": sum(lat) / len(lat) if lat else None,
+        "target": (r.get("targetLatency") or [None])[-1],
+        "rate": max(r.get("playbackRates") or [None]) if r.get("playbackRates") else None,
     }
 
 
@@ -228,6 +231,9 @@ def main():
     ap.add_argument("--bitrate", type=int, default=2500, help="publisher video kbps")
     ap.add_argument("--part-ms", type=int, default=200)
     ap.add_argument("--segment-ms", type=int, default=2000)
+    ap.add_argument("--catchup", type=float, default=1.5, metavar="RATE",
+                    help="hls.js maxLiveSyncPlaybackRate for both players (1 = hls.js default, "
+                    "no catch-up: latency then depends on where in the GOP the player joined)")
     ap.add_argument("--hlsjs-gavel", default="{}", metavar="JSON",
                     help="extra hls.js config for gavel, e.g. '{\"liveSyncDurationCount\":1}'")
     ap.add_argument("--hlsjs-nginx", default="{}", metavar="JSON",
@@ -274,6 +280,8 @@ def main():
                              ("mean", "latency mean (s)", "%.3f"), ("min", "latency min (s)", "%.3f"),
                              ("max", "latency max (s)", "%.3f"),
                              ("hlslat", "hls.js latency estimate (s)", "%.3f"),
+                             ("target", "hls.js target latency at end (s)", "%.3f"),
+                             ("rate", "max playbackRate seen", "%.2f"),
                              ("n", "frames measured", "%d"), ("fail", "barcode decode failures", "%d"),
                              ("waiting", "stalls ('waiting' events)", "%d"),
                              ("dropped", "dropped video frames", "%d"),
@@ -287,8 +295,8 @@ def main():
                 ["version"], args.duration, args.warmup))
     bl.print_table(title, ["metric", "gavel (LL-HLS)", "nginx-rtmp (HLS)", "gavel/nginx"], rows)
     print("gavel: part %d ms, segment %d ms, hls.js lowLatencyMode=true; nginx-rtmp: "
-          "hls_fragment 1s, hls_playlist_length 4s, hls.js lowLatencyMode=false"
-          % (args.part_ms, args.segment_ms))
+          "hls_fragment 1s, hls_playlist_length 4s, hls.js lowLatencyMode=false; both: hls.js "
+          "maxLiveSyncPlaybackRate=%g" % (args.part_ms, args.segment_ms, args.catchup))
     for s in ("gavel", "nginx"):
         extra = getattr(args, "hlsjs_" + s)
         if json.loads(extra):

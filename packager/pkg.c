@@ -44,10 +44,10 @@
 #define MAX_PART_SAMPLES 512 /* per track and part; a part closes early when reached */
 #define LAT_RING 256
 #define AAC_FRAME 1024
-#define DEFAULT_INTERVAL 3000        /* 30 fps, until the stream tells us */
-#define JITTER_TOL 180               /* 2 ms: millisecond timestamps jitter by this much */
-#define FIRST_TIMELINE_START 900000  /* 10 s: room for audio that starts before video */
-#define MAX_GAP_S 10                 /* a larger dts jump restarts the timeline */
+#define DEFAULT_INTERVAL 3000       /* 30 fps, until the stream tells us */
+#define JITTER_TOL 180              /* 2 ms: millisecond timestamps jitter by this much */
+#define FIRST_TIMELINE_START 900000 /* 10 s: room for audio that starts before video */
+#define MAX_GAP_S 10                /* a larger dts jump restarts the timeline */
 #define NO_DTS INT64_MIN
 
 typedef struct {
@@ -67,8 +67,8 @@ typedef struct {
     int64_t pdt_us;
     bool discontinuity;
     bool complete;
-    bool committed;     /* the next part is known to belong to this segment */
-    bool removed;       /* left the playlist, still downloadable until free_at */
+    bool committed; /* the next part is known to belong to this segment */
+    bool removed;   /* left the playlist, still downloadable until free_at */
     int64_t free_at;
     gv_blob_t *init;
     uint32_t pub;
@@ -76,7 +76,19 @@ typedef struct {
     char init_uri[URI_LEN];
     size_t bytes;
     int64_t vframes, vticks;
+    int64_t first_opts; /* output-timeline pts of its first video frame (PDT anchor) */
 } seg_t;
+
+/* A timed-metadata range: pending until the frame it names reaches the packager, then
+ * anchored to the segment that holds that frame. */
+typedef struct {
+    gv_daterange_t dr;
+    bool resolved;
+    int64_t msn;
+    int64_t start_ms;
+} drange_t;
+
+#define MAX_DATERANGES 64
 
 typedef struct {
     gv_unit_t *u;
@@ -135,6 +147,9 @@ struct gv_pkg {
     bool part_full;
     int64_t part_last_arrival;
     gv_fmp4_sample_t scratch_v[MAX_PART_SAMPLES], scratch_a[MAX_PART_SAMPLES];
+
+    drange_t dranges[MAX_DATERANGES]; /* oldest first */
+    size_t n_dranges;
 
     int64_t lat[LAT_RING];
     size_t lat_n, lat_pos;
@@ -361,19 +376,19 @@ static int close_part(gv_pkg_t *p)
         if (cts > INT32_MAX || cts < INT32_MIN)
             cts = 0;
         p->scratch_v[i] = (gv_fmp4_sample_t){.data = u->data,
-                                              .size = (uint32_t)u->size,
-                                              .duration = (uint32_t)p->vs[i].dur,
-                                              .cts = (int32_t)cts,
-                                              .keyframe = u->keyframe};
+                                             .size = (uint32_t)u->size,
+                                             .duration = (uint32_t)p->vs[i].dur,
+                                             .cts = (int32_t)cts,
+                                             .keyframe = u->keyframe};
     }
     int64_t adur = 0;
     for (size_t i = 0; i < p->n_as; i++) {
         gv_unit_t *u = p->as[i].u;
         p->scratch_a[i] = (gv_fmp4_sample_t){.data = u->data,
-                                              .size = (uint32_t)u->size,
-                                              .duration = (uint32_t)p->as[i].dur,
-                                              .cts = 0,
-                                              .keyframe = true};
+                                             .size = (uint32_t)u->size,
+                                             .duration = (uint32_t)p->as[i].dur,
+                                             .cts = 0,
+                                             .keyframe = true};
         adur += p->as[i].dur;
     }
     gv_fmp4_run_t runs[2];
@@ -446,6 +461,7 @@ static int new_segment(gv_pkg_t *p, const gv_unit_t *first)
     s->discontinuity = p->disc_pending;
     p->disc_pending = false;
     s->pdt_us = first->arrival_us;
+    s->first_opts = first->pts + p->offset;
     s->start_edge = p->edge;
     snprintf(s->uri, sizeof(s->uri), "s-%s-%" PRId64 ".m4s", p->inst, s->msn);
     if (p->init_written) {
@@ -515,8 +531,9 @@ static void start_epoch(gv_pkg_t *p, const gv_unit_t *key)
     if (p->acfg_seen) {
         int aot = 0;
         p->acfg = gv_codec_config_ref(p->acfg_seen);
-        p->acfg_ok = gv_aac_asc_parse(p->acfg->data, p->acfg->size, &aot, &p->a_sr, &p->a_ch) == 0 &&
-                     p->a_sr > 0;
+        p->acfg_ok =
+            gv_aac_asc_parse(p->acfg->data, p->acfg->size, &aot, &p->a_sr, &p->a_ch) == 0 &&
+            p->a_sr > 0;
     }
     int w = 0, h = 0;
     if (gv_video_probe_size(key->config, key->data, key->size, &w, &h) < 0 || w <= 0 || h <= 0) {
@@ -537,6 +554,59 @@ static void start_epoch(gv_pkg_t *p, const gv_unit_t *key)
 }
 
 /* ---------- media side ---------- */
+
+/* Anchors pending date ranges whose frame is u (or one u has passed): START-DATE is the
+ * segment's PROGRAM-DATE-TIME plus the frame's offset into the segment, so players that map
+ * PDT to media time put the range exactly on that frame. */
+static void resolve_dateranges(gv_pkg_t *p, const gv_unit_t *u)
+{
+    seg_t *s = p->open;
+    if (!s)
+        return;
+    for (size_t i = 0; i < p->n_dranges; i++) {
+        drange_t *d = &p->dranges[i];
+        if (d->resolved || d->dr.start_pts > u->pts)
+            continue;
+        d->resolved = true;
+        d->msn = s->msn;
+        d->start_ms = s->pdt_us / 1000 + (u->pts + p->offset - s->first_opts) / 90;
+        p->changed = true;
+    }
+}
+
+/* Drops date ranges whose segment has been freed (oldest first). */
+static void expire_dateranges(gv_pkg_t *p)
+{
+    int64_t first = p->n_segs ? p->segs[0]->msn : p->next_msn;
+    size_t k = 0;
+    while (k < p->n_dranges && p->dranges[k].resolved && p->dranges[k].msn < first)
+        k++;
+    if (k) {
+        memmove(p->dranges, p->dranges + k, (p->n_dranges - k) * sizeof(*p->dranges));
+        p->n_dranges -= k;
+    }
+}
+
+int gv_pkg_add_daterange(gv_pkg_t *p, const gv_daterange_t *dr)
+{
+    if (!dr || !dr->id[0])
+        return GV_EINVAL;
+    pthread_mutex_lock(&p->mu);
+    expire_dateranges(p);
+    if (p->n_dranges == MAX_DATERANGES) {
+        /* Bounded: the oldest range goes first (it is the least likely to still be listed). */
+        memmove(p->dranges, p->dranges + 1, (MAX_DATERANGES - 1) * sizeof(*p->dranges));
+        p->n_dranges--;
+    }
+    drange_t *d = &p->dranges[p->n_dranges++];
+    memset(d, 0, sizeof(*d));
+    d->dr = *dr;
+    d->dr.id[sizeof(d->dr.id) - 1] = '\0';
+    d->dr.klass[sizeof(d->dr.klass) - 1] = '\0';
+    d->dr.attrs[sizeof(d->dr.attrs) - 1] = '\0';
+    pthread_mutex_unlock(&p->mu);
+    return 0;
+}
 
 static bool video_codec(gv_codec_t c)
 {
@@ -585,8 +655,8 @@ static int push_video(gv_pkg_t *p, gv_unit_t *u)
     seg_t *s = p->open;
     int64_t pdur = vpart_dur(p);
     bool starting = p->n_vs == 0;
-    bool key_cut = u->keyframe && s && s->dur + pdur >= p->seg_t - est / 2 &&
-                   !(starting && s->committed);
+    bool key_cut =
+        u->keyframe && s && s->dur + pdur >= p->seg_t - est / 2 && !(starting && s->committed);
 
     if (!starting &&
         (p->part_full || pdur + est > p->part_t + tol || p->n_vs >= MAX_PART_SAMPLES || key_cut)) {
@@ -606,6 +676,7 @@ static int push_video(gv_pkg_t *p, gv_unit_t *u)
         return GV_ELIMIT;
     p->vs[p->n_vs++] = (vsamp_t){.u = gv_unit_ref(u), .dts = odts, .dur = est};
     p->last_vdts = odts;
+    resolve_dateranges(p, u);
     p->part_last_arrival = u->arrival_us;
 
     /* Would one more frame overflow the part? Then it is complete now. */
@@ -707,8 +778,9 @@ gv_pkg_t *gv_pkg_create(const char *name, const gv_pkg_opts_t *opts)
     p->seg_t = (int64_t)opts->segment_target_ms * 90;
     p->td_t = (int64_t)p->td_s * GV_TIME_BASE;
     p->max_seg_t = p->td_t + GV_TIME_BASE / 2 - 1; /* rounds to TARGETDURATION at most */
-    p->max_parts = (size_t)(2 * ((int64_t)p->td_s * 1000 + opts->part_target_ms - 1) /
-                            opts->part_target_ms) + 2;
+    p->max_parts =
+        (size_t)(2 * ((int64_t)p->td_s * 1000 + opts->part_target_ms - 1) / opts->part_target_ms) +
+        2;
     p->advance_limit = opts->part_target_ms < 1000 ? 3000 / opts->part_target_ms : 3;
     p->tl_end = FIRST_TIMELINE_START;
     p->last_vdts = NO_DTS;
@@ -765,6 +837,12 @@ static void begin_locked(gv_pkg_t *p)
     p->warned_gop = false;
     gv_codec_config_unref(p->acfg_seen);
     p->acfg_seen = NULL;
+    /* Ranges still waiting for their frame named the old publish's timeline: drop them. */
+    size_t k = 0;
+    for (size_t i = 0; i < p->n_dranges; i++)
+        if (p->dranges[i].resolved)
+            p->dranges[k++] = p->dranges[i];
+    p->n_dranges = k;
 }
 
 void gv_pkg_publish_begin(gv_pkg_t *p)
@@ -896,6 +974,9 @@ int gv_pkg_render_media(gv_pkg_t *p, gv_skip_t skip, char **out, size_t *len)
     int rc;
     gv_pl_segment_t *ps = NULL;
     gv_pl_part_t *pp = NULL;
+    gv_pl_daterange_t *pd = NULL;
+    const char **removed_ids = NULL;
+    size_t n_removed = 0;
     char hint[URI_LEN];
 
     pthread_mutex_lock(&p->mu);
@@ -910,17 +991,25 @@ int gv_pkg_render_media(gv_pkg_t *p, gv_skip_t skip, char **out, size_t *len)
             np += p->segs[i]->n_parts;
         }
     }
+    expire_dateranges(p);
     ps = calloc(ns, sizeof(*ps));
     pp = calloc(np ? np : 1, sizeof(*pp));
-    if (!ps || !pp) {
+    pd = calloc(p->n_dranges ? p->n_dranges : 1, sizeof(*pd));
+    removed_ids = calloc(p->n_dranges ? p->n_dranges : 1, sizeof(*removed_ids));
+    if (!ps || !pp || !pd || !removed_ids) {
         rc = GV_ENOMEM;
         goto done;
     }
-    size_t k = 0, kp = 0;
+    size_t k = 0, kp = 0, kd = 0;
     for (size_t i = 0; i < p->n_segs; i++) {
         seg_t *s = p->segs[i];
-        if (s->removed)
+        if (s->removed) {
+            /* Ranges that left with it are reported to v2 delta clients as recently removed. */
+            for (size_t j = 0; j < p->n_dranges; j++)
+                if (p->dranges[j].resolved && p->dranges[j].msn == s->msn)
+                    removed_ids[n_removed++] = p->dranges[j].dr.id;
             continue;
+        }
         int64_t end = s->complete ? s->end_edge : p->edge;
         gv_pl_segment_t *d = &ps[k++];
         d->msn = s->msn;
@@ -933,6 +1022,18 @@ int gv_pkg_render_media(gv_pkg_t *p, gv_skip_t skip, char **out, size_t *len)
         d->list_parts = !s->complete || p->edge - end < 3 * p->td_t;
         d->parts = &pp[kp];
         d->n_parts = s->n_parts;
+        d->dateranges = &pd[kd];
+        for (size_t j = 0; j < p->n_dranges; j++) {
+            const drange_t *r = &p->dranges[j];
+            if (!r->resolved || r->msn != s->msn)
+                continue;
+            pd[kd++] = (gv_pl_daterange_t){.id = r->dr.id,
+                                           .klass = r->dr.klass,
+                                           .attrs = r->dr.attrs,
+                                           .start_ms = r->start_ms,
+                                           .duration_s = r->dr.duration_s};
+            d->n_dateranges++;
+        }
         for (size_t j = 0; j < s->n_parts; j++) {
             pp[kp].uri = s->parts[j].uri;
             pp[kp].duration = s->parts[j].dur;
@@ -951,12 +1052,16 @@ int gv_pkg_render_media(gv_pkg_t *p, gv_skip_t skip, char **out, size_t *len)
         .n_segs = k,
         .preload_uri = hint,
         .ended = p->ended,
+        .removed_daterange_ids = removed_ids,
+        .n_removed_dateranges = n_removed,
     };
     rc = gv_playlist_render_media(&m, skip, out, len);
 done:
     pthread_mutex_unlock(&p->mu);
     free(ps);
     free(pp);
+    free(pd);
+    free(removed_ids);
     return rc;
 }
 

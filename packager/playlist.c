@@ -108,6 +108,26 @@ static void fmt_pdt(char *buf, size_t len, int64_t ms)
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)rem);
 }
 
+static void put_dateranges(sbuf_t *sb, const gv_pl_segment_t *s)
+{
+    char date[64], dur[48];
+    for (size_t i = 0; i < s->n_dateranges; i++) {
+        const gv_pl_daterange_t *d = &s->dateranges[i];
+        fmt_pdt(date, sizeof(date), d->start_ms);
+        sb_printf(sb, "#EXT-X-DATERANGE:ID=\"%s\"", d->id);
+        if (d->klass && d->klass[0])
+            sb_printf(sb, ",CLASS=\"%s\"", d->klass);
+        sb_printf(sb, ",START-DATE=\"%s\"", date);
+        if (d->duration_s >= 0) {
+            snprintf(dur, sizeof(dur), "%.3f", d->duration_s);
+            sb_printf(sb, ",DURATION=%s", dur);
+        }
+        if (d->attrs && d->attrs[0])
+            sb_printf(sb, ",%s", d->attrs);
+        sb_printf(sb, "\n");
+    }
+}
+
 static int64_t seg_ticks(const gv_pl_segment_t *s)
 {
     if (s->complete)
@@ -144,7 +164,7 @@ int gv_playlist_render_media(const gv_pl_media_t *m, gv_skip_t skip, char **out,
     if (!m || m->n_segs == 0 || m->target_duration_s <= 0 || m->part_target_ms <= 0)
         return GV_EINVAL;
     sbuf_t sb = {0};
-    char a[32], b[32], c[32], d[32];
+    char a[64], b[64], c[64], d[64];
     int td = m->target_duration_s;
 
     sb_printf(&sb, "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:%d\n", td);
@@ -164,8 +184,21 @@ int gv_playlist_render_media(const gv_pl_media_t *m, gv_skip_t skip, char **out,
     size_t first = 0;
     if (skip != GV_SKIP_NONE) {
         first = gv_playlist_skippable(m);
-        if (first > 0)
-            sb_printf(&sb, "#EXT-X-SKIP:SKIPPED-SEGMENTS=%zu\n", first);
+        if (first > 0) {
+            sb_printf(&sb, "#EXT-X-SKIP:SKIPPED-SEGMENTS=%zu", first);
+            if (skip == GV_SKIP_V2) {
+                /* v2 lets skipped date ranges go too; the client must learn which ones left. */
+                sb_printf(&sb, ",RECENTLY-REMOVED-DATERANGES=\"");
+                for (size_t i = 0; i < m->n_removed_dateranges; i++)
+                    sb_printf(&sb, "%s%s", i ? "\t" : "", m->removed_daterange_ids[i]);
+                sb_printf(&sb, "\"");
+            }
+            sb_printf(&sb, "\n");
+            /* YES keeps every date range: those of skipped segments follow the skip. */
+            if (skip == GV_SKIP_YES)
+                for (size_t i = 0; i < first; i++)
+                    put_dateranges(&sb, &m->segs[i]);
+        }
     }
 
     const char *prev_map = NULL;
@@ -175,12 +208,12 @@ int gv_playlist_render_media(const gv_pl_media_t *m, gv_skip_t skip, char **out,
             continue;
         if (s->discontinuity)
             sb_printf(&sb, "#EXT-X-DISCONTINUITY\n");
-        if (s->map_uri &&
-            (!prev_map || s->discontinuity || strcmp(prev_map, s->map_uri) != 0))
+        if (s->map_uri && (!prev_map || s->discontinuity || strcmp(prev_map, s->map_uri) != 0))
             sb_printf(&sb, "#EXT-X-MAP:URI=\"%s\"\n", s->map_uri);
         prev_map = s->map_uri;
         fmt_pdt(a, sizeof(a), s->pdt_ms);
         sb_printf(&sb, "#EXT-X-PROGRAM-DATE-TIME:%s\n", a);
+        put_dateranges(&sb, s);
         if (s->list_parts || !s->complete) {
             for (size_t k = 0; k < s->n_parts; k++) {
                 const gv_pl_part_t *p = &s->parts[k];

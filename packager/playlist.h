@@ -17,6 +17,14 @@ typedef struct {
 } gv_pl_part_t;
 
 typedef struct {
+    const char *id;    /* ID (unique), written quoted */
+    const char *klass; /* CLASS, "" to omit */
+    const char *attrs; /* extra pre-rendered attributes (X-...), "" for none */
+    int64_t start_ms;  /* START-DATE, Unix ms (UTC) */
+    double duration_s; /* DURATION; < 0 to omit */
+} gv_pl_daterange_t;
+
+typedef struct {
     int64_t msn;
     const char *uri;     /* segment URI (unused while in progress) */
     const char *map_uri; /* init segment of this segment (EXT-X-MAP) */
@@ -27,16 +35,21 @@ typedef struct {
     bool list_parts;     /* emit its EXT-X-PART lines (always done when in progress) */
     const gv_pl_part_t *parts;
     size_t n_parts;
+    const gv_pl_daterange_t *dateranges; /* EXT-X-DATERANGE anchored in this segment */
+    size_t n_dateranges;
 } gv_pl_segment_t;
 
 typedef struct {
-    int target_duration_s;     /* EXT-X-TARGETDURATION */
-    int part_target_ms;        /* EXT-X-PART-INF:PART-TARGET */
-    int64_t discontinuity_seq; /* EXT-X-DISCONTINUITY-SEQUENCE of the first listed segment */
+    int target_duration_s;       /* EXT-X-TARGETDURATION */
+    int part_target_ms;          /* EXT-X-PART-INF:PART-TARGET */
+    int64_t discontinuity_seq;   /* EXT-X-DISCONTINUITY-SEQUENCE of the first listed segment */
     const gv_pl_segment_t *segs; /* in MSN order; only the last may be in progress */
     size_t n_segs;
-    const char *preload_uri;   /* EXT-X-PRELOAD-HINT part URI, NULL for none */
-    bool ended;                /* EXT-X-ENDLIST (no preload hint is written then) */
+    const char *preload_uri; /* EXT-X-PRELOAD-HINT part URI, NULL for none */
+    bool ended;              /* EXT-X-ENDLIST (no preload hint is written then) */
+    /* IDs of date ranges that left the playlist recently (v2 delta updates report them). */
+    const char *const *removed_daterange_ids;
+    size_t n_removed_dateranges;
 } gv_pl_media_t;
 
 /* Number of leading segments a delta update replaces with EXT-X-SKIP: complete segments that

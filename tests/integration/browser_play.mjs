@@ -171,7 +171,10 @@ try {
             ` wall-clock via PDT ${last.wallLatency?.toFixed(2)} s`);
         const stalls = all.ours.filter((e) => e.details === 'bufferStalledError').length;
         result.stalls = stalls;
-        console.log(`INFO non-fatal hls.js errors: ${all.ours.length} (stalls ${stalls})`);
+        const kinds = [...new Set(all.ours.map((e) => `${e.type}/${e.details}`))].join(', ');
+        console.log(`INFO non-fatal hls.js errors: ${all.ours.length} (stalls ${stalls})` +
+            (kinds ? `: ${kinds}` : ''));
+        if (pageErrors.length) console.log(`INFO page errors: ${pageErrors.slice(0, 5).join(' | ')}`);
     }
     if (shotPath) await page.screenshot({ path: shotPath });
 } catch (e) {

@@ -856,6 +856,8 @@ class RuleChecker:
         self.cache = {}  # uri -> bytes
         self.probed = {}  # part uri -> keyframe flag
         self.pdt_seen = set()
+        self.last_error = ""
+        self.pl_time = now()
         self.n = 0
 
     def _r(self, rule, ok, detail=""):
@@ -871,12 +873,16 @@ class RuleChecker:
             return self.cache[uri]
         r = self.t.fetch(self.url, uri)
         if r.status != 200:
+            self.last_error = "HTTP %d after %.3fs, %.2fs after the playlist was fetched" % (
+                r.status, r.elapsed, now() - self.pl_time)
             return None
         self.cache[uri] = r.body
         return r.body
 
-    def check_playlist(self, pl, fetch_media=True):
+    def check_playlist(self, pl, fetch_media=True, fetched_at=None):
+        """fetched_at: when pl was received (defaults to now)."""
         self.n += 1
+        self.pl_time = fetched_at if fetched_at is not None else now()
         r = self._r
         tag_names = [t[0] for t in pl.tags]
         ctx = "reload %d" % self.n
@@ -1051,19 +1057,28 @@ class RuleChecker:
 
     def _check_media(self, pl, ctx):
         r = self._r
+        # Download everything first (parts near the window's tail may legitimately expire a
+        # few target durations after they were listed), then compare and probe.
+        fetched = {}
         for s in pl.segments:
-            init = self.get(s.map_uri) if s.map_uri else None
+            for u in [s.map_uri, s.uri if s.complete else None] + [p.uri for p in s.parts]:
+                if u and u not in fetched:
+                    fetched[u] = (self.get(u), self.last_error)
+        for s in pl.segments:
+            init = fetched[s.map_uri][0] if s.map_uri else None
             if s.map_uri:
                 r("init segment (EXT-X-MAP) downloadable", init is not None,
-                  "%s: %s" % (ctx, s.map_uri))
+                  "%s: %s: %s" % (ctx, s.map_uri, fetched[s.map_uri][1]))
             seg_bytes = None
             if s.complete:
-                seg_bytes = self.get(s.uri)
-                r("listed segment downloadable", seg_bytes is not None, "%s: %s" % (ctx, s.uri))
+                seg_bytes = fetched[s.uri][0]
+                r("listed segment downloadable", seg_bytes is not None,
+                  "%s: %s: %s" % (ctx, s.uri, fetched[s.uri][1]))
             part_bytes = []
             for p in s.parts:
-                b = self.get(p.uri)
-                r("listed part downloadable", b is not None, "%s: %s" % (ctx, p.uri))
+                b = fetched[p.uri][0]
+                r("listed part downloadable", b is not None,
+                  "%s: %s: %s" % (ctx, p.uri, fetched[p.uri][1]))
                 part_bytes.append(b)
                 if b is not None and init is not None and self.probe_parts and \
                         p.uri not in self.probed:
@@ -1149,7 +1164,7 @@ def concat_and_probe(t, checker, pl, label, expect_w=640, expect_h=360, expect_a
     if init is None or None in data:
         t.fail(label + ": download init + segments", "missing bytes")
         return
-    path = os.path.join(t.tmp, label.replace(" ", "_") + ".mp4")
+    path = os.path.join(t.tmp, re.sub(r"[^A-Za-z0-9]+", "_", label) + ".mp4")
     with open(path, "wb") as f:
         f.write(init)
         for d in data:

@@ -1,8 +1,8 @@
 /* Unit tests for the packager with synthetic media: 30 fps video (keyframe every N frames,
  * fake avcC and NAL units) plus 48 kHz AAC. Checks part/segment cutting, playlists, blocking
  * reload answers, resource lookup and expiry, long GOPs, republishing and bounded memory. */
-#include <malloc.h>
 #include <libavutil/log.h>
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +14,10 @@
 #include "packager/packager.h"
 #include "testlib.h"
 
-static const uint8_t AVCC[] = {0x01, 0x64, 0x00, 0x1f, 0xff, 0xe1, 0x00, 0x04, 0x67,
-                               0x64, 0x00, 0x1f, 0x01, 0x00, 0x04, 0x68, 0xee, 0x3c, 0x80};
-static const uint8_t AVCC2[] = {0x01, 0x4d, 0x00, 0x28, 0xff, 0xe1, 0x00, 0x04, 0x67,
-                                0x4d, 0x00, 0x28, 0x01, 0x00, 0x04, 0x68, 0xee, 0x3c, 0x80};
+static const uint8_t AVCC[] = {0x01, 0x64, 0x00, 0x1f, 0xff, 0xe1, 0x00, 0x04, 0x67, 0x64,
+                               0x00, 0x1f, 0x01, 0x00, 0x04, 0x68, 0xee, 0x3c, 0x80};
+static const uint8_t AVCC2[] = {0x01, 0x4d, 0x00, 0x28, 0xff, 0xe1, 0x00, 0x04, 0x67, 0x4d,
+                                0x00, 0x28, 0x01, 0x00, 0x04, 0x68, 0xee, 0x3c, 0x80};
 static const uint8_t ASC[] = {0x11, 0x90}; /* AAC-LC, 48 kHz, stereo */
 
 #define AUDIO_TICKS 1920 /* 1024 samples at 48 kHz in 90 kHz ticks */
@@ -25,10 +25,10 @@ static const uint8_t ASC[] = {0x11, 0x90}; /* AAC-LC, 48 kHz, stereo */
 typedef struct {
     gv_pkg_t *pkg;
     gv_codec_config_t *v, *a;
-    int64_t vi, ai;     /* next video / audio frame index */
-    int64_t base_dts;   /* added to every dts */
-    int gop;            /* keyframe every gop frames */
-    size_t vsize;       /* bytes per video frame */
+    int64_t vi, ai;   /* next video / audio frame index */
+    int64_t base_dts; /* added to every dts */
+    int gop;          /* keyframe every gop frames */
+    size_t vsize;     /* bytes per video frame */
     bool audio;
     int notified;
 } gen_t;
@@ -40,8 +40,8 @@ static void on_notify(void *ud)
 
 static gv_pkg_t *make_pkg(int part_ms, int seg_ms, int window)
 {
-    gv_pkg_opts_t o = {.part_target_ms = part_ms, .segment_target_ms = seg_ms,
-                       .window_segments = window};
+    gv_pkg_opts_t o = {
+        .part_target_ms = part_ms, .segment_target_ms = seg_ms, .window_segments = window};
     return gv_pkg_create("test", &o);
 }
 
@@ -190,8 +190,8 @@ static bool read_frag(const uint8_t *d, size_t n, frag_info_t *fi)
                 if (tid > 2)
                     return false;
                 if (memcmp(c + 4, "tfdt", 4) == 0)
-                    fi->tfdt[tid] = c[8] == 1 ? ((uint64_t)rd32(c + 12) << 32) | rd32(c + 16)
-                                              : rd32(c + 12);
+                    fi->tfdt[tid] =
+                        c[8] == 1 ? ((uint64_t)rd32(c + 12) << 32) | rd32(c + 16) : rd32(c + 12);
                 if (memcmp(c + 4, "trun", 4) == 0) {
                     uint32_t cnt = rd32(c + 12);
                     fi->count[tid] = cnt;
@@ -405,7 +405,7 @@ static void test_block_ready(void)
     GV_CHECK_INT(gv_pkg_block_ready(pkg, 4, 9), 0);
     GV_CHECK_INT(gv_pkg_block_ready(pkg, 3, 9), 1);
     GV_CHECK_INT(gv_pkg_block_ready(pkg, 3, 10), 1); /* = part 0 of MSN 4 */
-    GV_CHECK_INT(gv_pkg_block_ready(pkg, 4, 20), 0);  /* within the advance limit (15) */
+    GV_CHECK_INT(gv_pkg_block_ready(pkg, 4, 20), 0); /* within the advance limit (15) */
     GV_CHECK_INT(gv_pkg_block_ready(pkg, 5, 14), 0);
     GV_CHECK_INT(gv_pkg_block_ready(pkg, 5, 15), GV_EINVAL);
     GV_CHECK_INT(gv_pkg_block_ready(pkg, 3, 1000), GV_EINVAL); /* impossible part index */
@@ -467,8 +467,9 @@ static void test_get_and_expiry(void)
     other[0] = other[0] == 'a' ? 'b' : 'a';
     GV_CHECK_INT(get(pkg, 's', other, 1, 0, &r), GV_ENOENT);
     GV_CHECK_INT(get(pkg, 'p', other, 1, 0, &r), GV_ENOENT);
-    const char *bad[] = {"", "s-", "s-.m4s", "x-1.m4s", "media.m3u8", "../etc/passwd",
-                         "s-12345678-1.m4s.", "p-1-1.m4s"};
+    const char *bad[] = {
+        "",         "s-", "s-.m4s", "x-1.m4s", "media.m3u8", "../etc/passwd", "s-12345678-1.m4s.",
+        "p-1-1.m4s"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         GV_CHECK_INT(gv_pkg_get(pkg, bad[i], &r), GV_ENOENT);
     char name[64];
@@ -640,11 +641,53 @@ static void test_skip_playlist(void)
         GV_CHECK(strstr(delta, "#EXT-X-SKIP:SKIPPED-SEGMENTS=4\n") != NULL);
         GV_CHECK_INT(count(delta, "#EXTINF:"), 6);
         GV_CHECK(strstr(strstr(delta, "#EXT-X-SKIP"), "#EXT-X-MAP:") != NULL);
-        GV_CHECK_STR(delta, v2);
+        /* v2 differs only by the (here empty) list of recently removed date ranges. */
+        GV_CHECK(strstr(v2, "#EXT-X-SKIP:SKIPPED-SEGMENTS=4,RECENTLY-REMOVED-DATERANGES=\"\"\n") !=
+                 NULL);
+        GV_CHECK_INT(count(v2, "#EXTINF:"), 6);
     }
     free(full);
     free(delta);
     free(v2);
+    gv_pkg_destroy(pkg);
+    gen_free(&g);
+}
+
+static void test_daterange_anchoring(void)
+{
+    gv_pkg_t *pkg = make_pkg(200, 2000, 7);
+    gen_t g;
+    gen_init(&g, pkg, 60, 100, true);
+    gv_pkg_publish_begin(pkg);
+    gen_until(&g, 70);
+    /* Frame 75 (pts = 76 x 3000) is 15 frames = 500 ms into segment 1, whose PDT is the arrival
+     * of frame 60 (2 s after 22:13:20Z). */
+    gv_daterange_t dr = {.id = "lot-7-start", .klass = "com.gavel.lot", .start_pts = 76 * 3000,
+                         .duration_s = -1};
+    snprintf(dr.attrs, sizeof(dr.attrs), "X-LOT-ID=\"7\"");
+    GV_CHECK_INT(gv_pkg_add_daterange(pkg, &dr), 0);
+    char *before = media(pkg, GV_SKIP_NONE);
+    if (before)
+        GV_CHECK(strstr(before, "EXT-X-DATERANGE") == NULL); /* its frame has not arrived */
+    free(before);
+    gen_until(&g, 150);
+    char *pl = media(pkg, GV_SKIP_NONE);
+    if (pl) {
+        const char *want = "#EXT-X-DATERANGE:ID=\"lot-7-start\",CLASS=\"com.gavel.lot\","
+                           "START-DATE=\"2023-11-14T22:13:22.500Z\",X-LOT-ID=\"7\"\n";
+        const char *d = strstr(pl, want);
+        GV_CHECK(d != NULL);
+        /* Listed inside segment 1: after its PDT, before its EXTINF. */
+        const char *pdt1 = strstr(pl, "#EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:13:22.000Z");
+        GV_CHECK(pdt1 && d && pdt1 < d);
+        const char *seg1 = strstr(pl, "-1.m4s\n");
+        GV_CHECK(seg1 && d && d < seg1);
+        if (!d)
+            fprintf(stderr, "%s\n", pl);
+    }
+    free(pl);
+    gv_daterange_t bad = {.id = ""};
+    GV_CHECK_INT(gv_pkg_add_daterange(pkg, &bad), GV_EINVAL);
     gv_pkg_destroy(pkg);
     gen_free(&g);
 }
@@ -726,11 +769,16 @@ int main(void)
     gv_log_set_level(GV_LOG_ERROR);
     av_log_set_level(AV_LOG_QUIET);
     static const gv_test_case_t cases[] = {
-        GV_TEST(test_render_before_segment), GV_TEST(test_counts_and_playlist),
-        GV_TEST(test_block_ready),           GV_TEST(test_get_and_expiry),
-        GV_TEST(test_long_gop),              GV_TEST(test_republish),
-        GV_TEST(test_skip_playlist),         GV_TEST(test_video_only_and_timing_jitter),
-        GV_TEST(test_memory_bounded),         GV_TEST(test_fragment_timing),
+        GV_TEST(test_render_before_segment),
+        GV_TEST(test_counts_and_playlist),
+        GV_TEST(test_block_ready),
+        GV_TEST(test_get_and_expiry),
+        GV_TEST(test_long_gop),
+        GV_TEST(test_republish),
+        GV_TEST(test_skip_playlist), GV_TEST(test_daterange_anchoring),
+        GV_TEST(test_video_only_and_timing_jitter),
+        GV_TEST(test_memory_bounded),
+        GV_TEST(test_fragment_timing),
     };
     return gv_test_run(cases, sizeof(cases) / sizeof(cases[0]));
 }

@@ -135,14 +135,14 @@ static void test_normal_window(void)
                             "#EXT-X-PART:DURATION=0.20000,URI=\"p-%d-%d.m4s\"%s\n", 100 + i, k,
                             k == 0 ? ",INDEPENDENT=YES" : "");
         if (i < 7)
-            off += snprintf(want + off, sizeof(want) - (size_t)off,
-                            "#EXTINF:2.00000,\ns-%d.m4s\n", 100 + i);
+            off += snprintf(want + off, sizeof(want) - (size_t)off, "#EXTINF:2.00000,\ns-%d.m4s\n",
+                            100 + i);
     }
     snprintf(want + off, sizeof(want) - (size_t)off,
              "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"p-107-1.m4s\"\n");
     GV_CHECK_STR(out, want);
     GV_CHECK(strstr(out, "#EXTINF:2.00000,\ns-100.m4s\n") != NULL);
-    GV_CHECK(strstr(out, "p-104-") == NULL);     /* old segments: no parts */
+    GV_CHECK(strstr(out, "p-104-") == NULL);      /* old segments: no parts */
     GV_CHECK(strstr(out, "p-105-0.m4s") != NULL); /* recent: parts listed */
     GV_CHECK(strstr(out, "#EXT-X-PART:DURATION=0.20000,URI=\"p-107-0.m4s\",INDEPENDENT=YES\n"
                          "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"p-107-1.m4s\"\n") != NULL);
@@ -168,12 +168,12 @@ static void test_discontinuity(void)
     if (!out)
         return;
     GV_CHECK(strstr(out, "#EXT-X-DISCONTINUITY-SEQUENCE:1\n") != NULL);
-    GV_CHECK(strstr(out, "#EXTINF:2.00000,\ns-11.m4s\n"
-                         "#EXT-X-DISCONTINUITY\n"
-                         "#EXT-X-MAP:URI=\"init-2.mp4\"\n"
-                         "#EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:13:44.000Z\n"
-                         "#EXT-X-PART:DURATION=0.20000,URI=\"p-12-0.m4s\",INDEPENDENT=YES\n") !=
-             NULL);
+    GV_CHECK(strstr(out,
+                    "#EXTINF:2.00000,\ns-11.m4s\n"
+                    "#EXT-X-DISCONTINUITY\n"
+                    "#EXT-X-MAP:URI=\"init-2.mp4\"\n"
+                    "#EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:13:44.000Z\n"
+                    "#EXT-X-PART:DURATION=0.20000,URI=\"p-12-0.m4s\",INDEPENDENT=YES\n") != NULL);
     /* The open segment shares init-2: no second MAP for it. */
     const char *m2 = strstr(out, "init-2.mp4");
     GV_CHECK(m2 && strstr(m2 + 1, "#EXT-X-MAP") == NULL);
@@ -202,11 +202,11 @@ static void test_skip(void)
         char want[1024];
         snprintf(want, sizeof(want),
                  "%s#EXT-X-MEDIA-SEQUENCE:50\n#EXT-X-DISCONTINUITY-SEQUENCE:7\n"
-                 "#EXT-X-SKIP:SKIPPED-SEGMENTS=6\n"
+                 "#EXT-X-SKIP:SKIPPED-SEGMENTS=6%s\n"
                  "#EXT-X-MAP:URI=\"init-2.mp4\"\n"
                  "#EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:15:12.000Z\n"
                  "#EXTINF:2.00000,\ns-56.m4s\n",
-                 HEADER);
+                 HEADER, v ? ",RECENTLY-REMOVED-DATERANGES=\"\"" : "");
         GV_CHECK(strncmp(out, want, strlen(want)) == 0);
         if (strncmp(out, want, strlen(want)) != 0)
             fprintf(stderr, "got:\n%s\nwant prefix:\n%s\n", out, want);
@@ -223,6 +223,54 @@ static void test_skip(void)
         GV_CHECK(strstr(out, "s-0.m4s") != NULL);
         free(out);
     }
+}
+
+static void test_dateranges(void)
+{
+    static model_t mo;
+    build(&mo, 50, 12, 3, 3);
+    gv_pl_daterange_t old = {.id = "lot-1-start", .klass = "com.gavel.lot",
+                             .attrs = "X-LOT-ID=\"1\"", .start_ms = 1700000001500,
+                             .duration_s = -1};
+    gv_pl_daterange_t fresh = {.id = "lot-1-end", .klass = "com.gavel.lot",
+                               .attrs = "X-LOT-ID=\"1\",X-STATE=\"sold\"",
+                               .start_ms = 1700000030250, .duration_s = 2.5};
+    mo.segs[1].dateranges = &old;
+    mo.segs[1].n_dateranges = 1;
+    mo.segs[11].dateranges = &fresh;
+    mo.segs[11].n_dateranges = 1;
+    const char *removed[] = {"lot-0-start", "lot-0-end"};
+    mo.m.removed_daterange_ids = removed;
+    mo.m.n_removed_dateranges = 2;
+    char *full = render(&mo.m, GV_SKIP_NONE);
+    char *yes = render(&mo.m, GV_SKIP_YES);
+    char *v2 = render(&mo.m, GV_SKIP_V2);
+    const char *old_line = "#EXT-X-DATERANGE:ID=\"lot-1-start\",CLASS=\"com.gavel.lot\","
+                           "START-DATE=\"2023-11-14T22:13:21.500Z\",X-LOT-ID=\"1\"\n";
+    const char *new_line = "#EXT-X-DATERANGE:ID=\"lot-1-end\",CLASS=\"com.gavel.lot\","
+                           "START-DATE=\"2023-11-14T22:13:50.250Z\",DURATION=2.500,"
+                           "X-LOT-ID=\"1\",X-STATE=\"sold\"\n";
+    if (full && yes && v2) {
+        /* Full: each range right after its segment's PDT, before its parts/EXTINF. */
+        const char *o = strstr(full, old_line);
+        GV_CHECK(o != NULL);
+        GV_CHECK(o && strstr(o, "s-51.m4s") != NULL && strstr(o, "s-52.m4s") != NULL);
+        GV_CHECK(strstr(full, new_line) != NULL);
+        GV_CHECK(strstr(full, "RECENTLY-REMOVED") == NULL);
+        /* YES: segment 51 is skipped but its range must still be there, after the skip. */
+        const char *sk = strstr(yes, "#EXT-X-SKIP:SKIPPED-SEGMENTS=6\n");
+        GV_CHECK(sk != NULL);
+        GV_CHECK(sk && strstr(sk, old_line) != NULL);
+        GV_CHECK(strstr(yes, new_line) != NULL);
+        /* v2: skipped ranges may go, and the recently removed ones are listed. */
+        GV_CHECK(strstr(v2, old_line) == NULL);
+        GV_CHECK(strstr(v2, new_line) != NULL);
+        GV_CHECK(strstr(v2, "#EXT-X-SKIP:SKIPPED-SEGMENTS=6,RECENTLY-REMOVED-DATERANGES="
+                            "\"lot-0-start\tlot-0-end\"\n") != NULL);
+    }
+    free(full);
+    free(yes);
+    free(v2);
 }
 
 static void test_ended(void)
@@ -336,7 +384,6 @@ static void test_fmt_ticks(void)
     GV_CHECK_STR(b, "0.00000");
 }
 
-GV_TEST_MAIN(GV_TEST(test_first_segment), GV_TEST(test_normal_window),
-             GV_TEST(test_discontinuity), GV_TEST(test_skip), GV_TEST(test_ended),
-             GV_TEST(test_invalid), GV_TEST(test_rules), GV_TEST(test_multivariant),
-             GV_TEST(test_fmt_ticks))
+GV_TEST_MAIN(GV_TEST(test_first_segment), GV_TEST(test_normal_window), GV_TEST(test_discontinuity),
+             GV_TEST(test_skip), GV_TEST(test_dateranges), GV_TEST(test_ended), GV_TEST(test_invalid), GV_TEST(test_rules),
+             GV_TEST(test_multivariant), GV_TEST(test_fmt_ticks))
