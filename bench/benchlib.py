@@ -152,9 +152,10 @@ def media_playlist_url(url, body):
     return url
 
 
-def wait_playlist(url, timeout, need_media=True):
+def wait_playlist(url, timeout, need_media=True, min_segments=0):
     """Waits until url (or, for a multivariant playlist, its first variant) serves a media
-    playlist that lists at least one segment (or part). Returns the media playlist URL or None."""
+    playlist that lists at least one segment (or part) and min_segments complete segments.
+    Returns the media playlist URL or None."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         st, body = http_get(url, 2.0)
@@ -162,7 +163,8 @@ def wait_playlist(url, timeout, need_media=True):
             murl = media_playlist_url(url, body)
             if murl != url:
                 st, body = http_get(murl, 2.0)
-            if st == 200 and (not need_media or b"#EXTINF" in body or b"#EXT-X-PART:" in body):
+            if st == 200 and body.count(b"#EXTINF") >= min_segments and (
+                    not need_media or b"#EXTINF" in body or b"#EXT-X-PART:" in body):
                 return murl
         time.sleep(0.25)
     return None
@@ -305,7 +307,12 @@ def proc_tree(pid):
 
 def cpu_seconds(pids):
     """utime+stime of the given processes, in seconds."""
-    total = 0
+    return sum(cpu_split(pids))
+
+
+def cpu_split(pids):
+    """(utime, stime) of the given processes, in seconds."""
+    user = system = 0
     for pid in pids:
         try:
             with open("/proc/%d/stat" % pid) as f:
@@ -313,8 +320,9 @@ def cpu_seconds(pids):
         except OSError:
             continue
         fields = st[st.rindex(")") + 2:].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
-    return total / CLK_TCK
+        user += int(fields[11])  # utime, stime: fields 14 and 15 of stat(5)
+        system += int(fields[12])
+    return user / CLK_TCK, system / CLK_TCK
 
 
 def rss_bytes(pids):

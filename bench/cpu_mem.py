@@ -169,7 +169,7 @@ def sample_window(pids_fn, seconds, stop_check=None):
     """Samples CPU seconds, RSS (every 1 s) and machine busy over `seconds`.
     Returns dict with cpu_pct, rss_mean, rss_max, busy_pct."""
     pids = pids_fn()
-    c0, (b0, t0), w0 = bl.cpu_seconds(pids), bl.system_busy(), time.monotonic()
+    c0, (b0, t0), w0 = bl.cpu_split(pids), bl.system_busy(), time.monotonic()
     rss, pss = [], []
     end = w0 + seconds
     while time.monotonic() < end:
@@ -179,9 +179,11 @@ def sample_window(pids_fn, seconds, stop_check=None):
         pss.append(bl.pss_bytes(pids))
         if stop_check and stop_check():
             break
-    c1, (b1, t1), w1 = bl.cpu_seconds(pids), bl.system_busy(), time.monotonic()
-    return {"cpu_pct": 100.0 * (c1 - c0) / (w1 - w0), "rss_mean": sum(rss) / len(rss),
-            "rss_max": max(rss), "pss_mean": sum(pss) / len(pss), "busy_pct": 100.0 * (b1 - b0) / max(1, (t1 - t0)),
+    c1, (b1, t1), w1 = bl.cpu_split(pids), bl.system_busy(), time.monotonic()
+    return {"cpu_pct": 100.0 * (sum(c1) - sum(c0)) / (w1 - w0),
+            "user_pct": 100.0 * (c1[0] - c0[0]) / (w1 - w0),
+            "sys_pct": 100.0 * (c1[1] - c0[1]) / (w1 - w0), "rss_mean": sum(rss) / len(rss),
+            "rss_max": max(rss), "rss_end": sum(rss[-5:]) / len(rss[-5:]), "pss_mean": sum(pss) / len(pss), "busy_pct": 100.0 * (b1 - b0) / max(1, (t1 - t0)),
             "seconds": w1 - w0}
 
 
@@ -296,7 +298,7 @@ def run_nginx(args, clip, workdir):
                         u, procs.logtail("nginx", 1500)))
             if not args.no_readers:
                 readers = start_readers(urls, False, stop)
-            warm = max(8, args.warmup // 2)  # 4 s playlist: fills far sooner than gavel's window
+            warm = min(args.warmup, 15)  # 4 s playlist: nginx reaches steady state far sooner
             bl.log("nginx: %d streams up; warming %d s, measuring %d s" % (
                 n, warm, args.duration))
             time.sleep(warm)
@@ -331,8 +333,9 @@ def main():
     ap.add_argument("--quick", action="store_true", help="20 s measurement, 15 s warm-ups")
     ap.add_argument("--streams", type=int, default=10)
     ap.add_argument("--duration", type=int, default=60, help="measured seconds per server")
-    ap.add_argument("--warmup", type=int, default=20,
-                    help="seconds before sampling (gavel's 7 x 2 s window must fill)")
+    ap.add_argument("--warmup", type=int, default=45,
+                    help="seconds before sampling; gavel's RSS reaches its plateau ~40 s after "
+                    "a publish starts (window of 7 x 2 s segments plus retained parts)")
     ap.add_argument("--servers", default="gavel,nginx")
     ap.add_argument("--gavel", help="gavel binary (default: build-bench/gavel or $GAVEL)")
     ap.add_argument("--no-readers", action="store_true", help="publish only, nobody reads")
@@ -372,11 +375,14 @@ def main():
     g_ps = g_cpu / n if g_cpu is not None else None
     x_ps = x_cpu / n if x_cpu is not None else None
     slope = None
-    if g and g.get("rss_n") is not None and g.get("rss_1") is not None:
-        slope = (g["rss_n"] - g["rss_1"]) / (n - 1) / MIB
+    if g and g.get("rss_end") is not None and g.get("rss_1") is not None:
+        slope = (g["rss_end"] - g["rss_1"]) / (n - 1) / MIB
     rows = [
         ["server CPU, %d streams (%% of one core)" % n, bl.fmt(g_cpu, "%.1f"),
          bl.fmt(x_cpu, "%.1f"), bl.fmt(bl.ratio(g_cpu, x_cpu), "%.2f")],
+        ["  of which user / system (%)", "%s / %s" % (bl.fmt(v(g, "user_pct"), "%.1f"),
+                                                      bl.fmt(v(g, "sys_pct"), "%.1f")),
+         "%s / %s" % (bl.fmt(v(x, "user_pct"), "%.1f"), bl.fmt(v(x, "sys_pct"), "%.1f")), ""],
         ["server CPU per stream (%)", bl.fmt(g_ps, "%.2f"), bl.fmt(x_ps, "%.2f"),
          bl.fmt(bl.ratio(g_ps, x_ps), "%.2f")],
         ["RSS idle (MiB)", bl.fmt(v(g, "rss_idle", 1 / MIB), "%.1f"),
@@ -385,12 +391,14 @@ def main():
         ["RSS at %d streams, mean (MiB)" % n, bl.fmt(v(g, "rss_n", 1 / MIB), "%.1f"),
          bl.fmt(v(x, "rss_n", 1 / MIB), "%.1f"),
          bl.fmt(bl.ratio(v(g, "rss_n"), v(x, "rss_n")), "%.2f")],
+        ["RSS at %d streams, end of window (MiB)" % n, bl.fmt(v(g, "rss_end", 1 / MIB), "%.1f"),
+         bl.fmt(v(x, "rss_end", 1 / MIB), "%.1f"), ""],
         ["RSS at %d streams, max (MiB)" % n, bl.fmt(v(g, "rss_max", 1 / MIB), "%.1f"),
          bl.fmt(v(x, "rss_max", 1 / MIB), "%.1f"), ""],
         ["PSS at %d streams, mean (MiB)" % n, bl.fmt(v(g, "pss_mean", 1 / MIB), "%.1f"),
          bl.fmt(v(x, "pss_mean", 1 / MIB), "%.1f"),
          bl.fmt(bl.ratio(v(g, "pss_mean"), v(x, "pss_mean")), "%.2f")],
-        ["RSS slope per stream, 1->%d (MiB)" % n, bl.fmt(slope, "%.2f"), "", ""],
+        ["RSS slope per stream, 1->%d, end (MiB)" % n, bl.fmt(slope, "%.2f"), "", ""],
         ["reader goodput per stream (Mbit/s)", bl.fmt(v(g, "reader_mbps"), "%.2f"),
          bl.fmt(v(x, "reader_mbps"), "%.2f"), ""],
         ["reader errors", bl.fmt(v(g, "reader_errors"), "%d"),

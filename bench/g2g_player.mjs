@@ -32,6 +32,17 @@ try {
         if (m.type() === "error" || m.type() === "warning")
             process.stderr.write(`[page ${m.type()}] ${m.text()}\n`);
     });
+    if (process.env.G2G_LOG_REQUESTS) {
+        const t0 = Date.now(), started = new Map();
+        page.on("request", (r) => started.set(r, Date.now()));
+        page.on("requestfinished", async (r) => {
+            const t = Date.now() - t0;
+            if (t > Number(process.env.G2G_LOG_REQUESTS)) return;
+            const resp = await r.response();
+            process.stderr.write(`[req] ${started.get(r) - t0}..${t} ms ` +
+                                 `${resp ? resp.status() : "-"} ${r.url().replace(origin, "")}\n`);
+        });
+    }
     page.on("pageerror", (e) => process.stderr.write(`[page exception] ${e}\n`));
     await page.route(`${origin}/__bench__/**`, async (route) => {
         const name = new URL(route.request().url()).pathname.replace(/^\/__bench__\//, "");

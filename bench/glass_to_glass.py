@@ -75,7 +75,7 @@ def publisher_argv(workdir, url, bitrate_k, audio):
     return argv + encoder_args(bitrate_k, audio) + ["-f", "flv", url]
 
 
-def run_player(opts, timeout):
+def run_player(opts, timeout, logpath=None):
     argv = ["node", os.path.join(HERE, "g2g_player.mjs"), json.dumps(opts)]
     try:
         out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
@@ -83,6 +83,9 @@ def run_player(opts, timeout):
     except subprocess.TimeoutExpired:
         return {"done": False, "error": "player timed out"}
     err = out.stderr.decode("utf-8", "replace").strip()
+    if logpath:
+        with open(logpath, "w") as f:
+            f.write(err + "\n")
     if err:
         for line in err.splitlines()[-15:]:
             bl.log("player: " + line)
@@ -180,9 +183,11 @@ def measure(server, args, workdir, gavel_bin):
                 low_latency = False
             pub = procs.start("publisher", publisher_argv(
                 sdir, "rtmp://127.0.0.1:%d/live/k1" % rp, args.bitrate, not args.no_audio))
-            if not bl.wait_playlist(url, 20):
-                raise RuntimeError("no playlist at %s after 20 s (publisher %s)\n%s\n%s" % (
-                    url, "running" if pub.poll() is None else "exited",
+            # Join an established stream, as viewers do: hls.js treats media sequence 0 as
+            # "no segment yet" for blocking reloads, which slows a join during the first segment.
+            if not bl.wait_playlist(url, 30, min_segments=args.join_segments):
+                raise RuntimeError("no playlist with %d segments at %s after 30 s (publisher %s)\n%s\n%s" % (
+                    args.join_segments, url, "running" if pub.poll() is None else "exited",
                     procs.logtail("publisher", 800), procs.logtail(server, 1500)))
             bl.log("%s: playlist up at %s; playing %ds (+%ds warm-up)" % (
                 server, url, args.duration, args.warmup))
@@ -192,7 +197,8 @@ def measure(server, args, workdir, gavel_bin):
                               "layout": LAYOUT,
                               "hlsConfig": dict({"maxLiveSyncPlaybackRate": args.catchup},
                                                 **json.loads(getattr(args, "hlsjs_" + server)))},
-                             args.warmup + args.duration + 90)
+                             args.warmup + args.duration + 90,
+                             os.path.join(sdir, "player.log"))
             if srv.poll() is not None:
                 raise RuntimeError("%s exited during the run:\n%s" % (
                     server, procs.logtail(server, 1500)))
@@ -231,6 +237,8 @@ def main():
     ap.add_argument("--bitrate", type=int, default=2500, help="publisher video kbps")
     ap.add_argument("--part-ms", type=int, default=200)
     ap.add_argument("--segment-ms", type=int, default=2000)
+    ap.add_argument("--join-segments", type=int, default=2,
+                    help="start the player once the playlist lists this many segments")
     ap.add_argument("--catchup", type=float, default=1.5, metavar="RATE",
                     help="hls.js maxLiveSyncPlaybackRate for both players (1 = hls.js default, "
                     "no catch-up: latency then depends on where in the GOP the player joined)")

@@ -13,11 +13,13 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "overlay/overlay.h"
 #include "packager/packager.h"
 
 struct gv_stream {
     gv_stream_config_t cfg; /* borrowed strings from the config */
     gv_pkg_t *pkg;
+    gv_overlay_t *ov; /* NULL unless overlay.enabled: then media goes through it to pkg */
     pthread_mutex_t lock;
     gv_publisher_t *publisher;
     gv_dup_policy_t policy;
@@ -52,6 +54,12 @@ gv_registry_t *gv_registry_create(const gv_config_t *cfg)
         s->pkg = gv_pkg_create(s->cfg.name, &opts);
         if (!s->pkg)
             goto fail;
+        if (s->cfg.overlay.enabled) {
+            s->ov = gv_overlay_create(s->cfg.name, &cfg->streams[i].overlay,
+                                      cfg->hls.segment_target_ms, s->pkg);
+            if (!s->ov)
+                goto fail;
+        }
     }
     return reg;
 fail:
@@ -64,6 +72,7 @@ void gv_registry_destroy(gv_registry_t *reg)
     if (!reg)
         return;
     for (size_t i = 0; i < reg->n; i++) {
+        gv_overlay_destroy(reg->streams[i].ov); /* its worker feeds pkg: stop it first */
         gv_pkg_destroy(reg->streams[i].pkg);
         pthread_mutex_destroy(&reg->streams[i].lock);
     }
@@ -131,12 +140,18 @@ int gv_stream_attach(gv_stream_t *s, gv_publisher_t *p)
         gv_log(GV_LOG_WARN, s->cfg.name, "%s publisher %s takes over from %s %s (idle %lld ms)",
                p->proto, p->peer, old->proto, old->peer, (long long)(idle / 1000));
         s->publisher = NULL;
-        gv_pkg_publish_end(s->pkg);
+        if (s->ov)
+            gv_overlay_publish_end(s->ov);
+        else
+            gv_pkg_publish_end(s->pkg);
         old->kick(old, "taken over by a newer publisher");
     }
     p->last_media_mono_us = gv_mono_us();
     s->publisher = p;
-    gv_pkg_publish_begin(s->pkg);
+    if (s->ov)
+        gv_overlay_publish_begin(s->ov);
+    else
+        gv_pkg_publish_begin(s->pkg);
     pthread_mutex_unlock(&s->lock);
     gv_log(GV_LOG_INFO, s->cfg.name, "publish started by %s %s", p->proto, p->peer);
     return 0;
@@ -148,7 +163,10 @@ void gv_stream_detach(gv_stream_t *s, gv_publisher_t *p)
     bool was = s->publisher == p;
     if (was) {
         s->publisher = NULL;
-        gv_pkg_publish_end(s->pkg);
+        if (s->ov)
+            gv_overlay_publish_end(s->ov);
+        else
+            gv_pkg_publish_end(s->pkg);
     }
     pthread_mutex_unlock(&s->lock);
     if (was)
@@ -163,7 +181,7 @@ int gv_stream_push(gv_stream_t *s, gv_publisher_t *p, gv_unit_t *u)
         return GV_ECLOSED;
     }
     p->last_media_mono_us = gv_mono_us();
-    int rc = gv_pkg_push(s->pkg, u);
+    int rc = s->ov ? gv_overlay_push(s->ov, u) : gv_pkg_push(s->pkg, u);
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -192,6 +210,11 @@ const gv_stream_config_t *gv_stream_config(const gv_stream_t *s)
 gv_pkg_t *gv_stream_packager(gv_stream_t *s)
 {
     return s->pkg;
+}
+
+gv_overlay_t *gv_stream_overlay(gv_stream_t *s)
+{
+    return s->ov;
 }
 
 bool gv_stream_is_live(gv_stream_t *s)

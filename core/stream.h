@@ -49,6 +49,8 @@ void gv_registry_finish_all(gv_registry_t *reg);
 const char *gv_stream_name(const gv_stream_t *s);
 const gv_stream_config_t *gv_stream_config(const gv_stream_t *s);
 struct gv_pkg *gv_stream_packager(gv_stream_t *s);
+/* The stream's overlay worker, or NULL when the stream has no overlay enabled. */
+struct gv_overlay *gv_stream_overlay(gv_stream_t *s);
 bool gv_stream_is_live(gv_stream_t *s);
 
 #endif

@@ -31,15 +31,15 @@ typedef enum {
 typedef struct gv_amf0 gv_amf0_t;
 struct gv_amf0 {
     gv_amf0_type_t type;
-    double num;         /* NUMBER; DATE: milliseconds since the epoch */
-    int16_t tz;         /* DATE: time-zone field (unused by senders, kept for round trips) */
-    bool boolean;       /* BOOLEAN */
-    char *str;          /* STRING / LONG_STRING: copy with a terminating NUL */
-    size_t len;         /* string length in bytes (the string may hold NULs) */
-    size_t count;       /* OBJECT / ECMA_ARRAY / STRICT_ARRAY: number of entries */
-    char **keys;        /* OBJECT / ECMA_ARRAY: property names (NUL-terminated copies) */
-    size_t *key_lens;   /* their lengths */
-    gv_amf0_t **items;  /* entry values */
+    double num;        /* NUMBER; DATE: milliseconds since the epoch */
+    int16_t tz;        /* DATE: time-zone field (unused by senders, kept for round trips) */
+    bool boolean;      /* BOOLEAN */
+    char *str;         /* STRING / LONG_STRING: copy with a terminating NUL */
+    size_t len;        /* string length in bytes (the string may hold NULs) */
+    size_t count;      /* OBJECT / ECMA_ARRAY / STRICT_ARRAY: number of entries */
+    char **keys;       /* OBJECT / ECMA_ARRAY: property names (NUL-terminated copies) */
+    size_t *key_lens;  /* their lengths */
+    gv_amf0_t **items; /* entry values */
 };
 
 /* Decodes one value from buf. On success *out is a new tree and *used the bytes consumed.

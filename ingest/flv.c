@@ -18,11 +18,11 @@ enum {
 };
 
 enum { /* Enhanced RTMP video packet types */
-    EX_SEQUENCE_START = 0,
-    EX_CODED_FRAMES = 1,
-    EX_SEQUENCE_END = 2,
-    EX_CODED_FRAMES_X = 3,
-    EX_METADATA = 4,
+       EX_SEQUENCE_START = 0,
+       EX_CODED_FRAMES = 1,
+       EX_SEQUENCE_END = 2,
+       EX_CODED_FRAMES_X = 3,
+       EX_METADATA = 4,
 };
 
 int64_t gv_ts_unwrap(gv_ts_unwrap_t *u, uint32_t ms)
@@ -180,8 +180,7 @@ static int32_t read_si24(const uint8_t *p)
     return (int32_t)(v & 0x800000 ? v | 0xff000000u : v);
 }
 
-static int enhanced_video(gv_flv_t *f, uint32_t ts_ms, const uint8_t *p, size_t n,
-                          gv_unit_t **out)
+static int enhanced_video(gv_flv_t *f, uint32_t ts_ms, const uint8_t *p, size_t n, gv_unit_t **out)
 {
     unsigned frame_type = (p[0] >> 4) & 7, pkt = p[0] & 0x0f;
     if (pkt > EX_METADATA)

@@ -28,8 +28,8 @@ typedef struct {
     gv_ts_unwrap_t clock;         /* one clock for both tracks keeps them aligned across wraps */
     int64_t last_dts[GV_TRACK_COUNT];
     bool have_dts[GV_TRACK_COUNT];
-    uint64_t dropped;             /* frames dropped because no sequence header came first */
-    bool video_cfg_changed;       /* set when a tag installed a new config (caller clears) */
+    uint64_t dropped;       /* frames dropped because no sequence header came first */
+    bool video_cfg_changed; /* set when a tag installed a new config (caller clears) */
     bool audio_cfg_changed;
 } gv_flv_t;
 

@@ -16,8 +16,8 @@
 typedef struct {
     uint32_t csid;
     bool has_header;
-    bool ext;           /* the last fmt 0-2 header carried an extended timestamp */
-    bool inflight;      /* a message is partly received */
+    bool ext;      /* the last fmt 0-2 header carried an extended timestamp */
+    bool inflight; /* a message is partly received */
     uint8_t type;
     uint32_t timestamp; /* of the current (or last) message */
     uint32_t ts_field;  /* last timestamp field: absolute after fmt 0, else a delta */
@@ -38,7 +38,7 @@ struct gv_rtmp_chunk_reader {
     uint32_t chunk_left; /* payload bytes left in the current chunk */
     uint8_t pend[32];    /* a header split across feed calls (at most 18 + peek bytes) */
     size_t pend_len;
-    uint8_t *out;        /* payload of the last returned message */
+    uint8_t *out; /* payload of the last returned message */
     int err;
 };
 

@@ -33,10 +33,10 @@ enum {
 #define GV_RTMP_EXT_TS 0xffffffu /* 24-bit field value announcing an extended timestamp */
 
 typedef struct {
-    size_t max_message_bytes;  /* declared message length cap */
-    uint32_t max_chunk_size;   /* largest Set Chunk Size accepted from the peer */
-    size_t max_chunk_streams;  /* distinct chunk stream ids remembered */
-    size_t max_inflight;       /* chunk streams holding a partly received message */
+    size_t max_message_bytes; /* declared message length cap */
+    uint32_t max_chunk_size;  /* largest Set Chunk Size accepted from the peer */
+    size_t max_chunk_streams; /* distinct chunk stream ids remembered */
+    size_t max_inflight;      /* chunk streams holding a partly received message */
 } gv_rtmp_chunk_limits_t;
 
 /* One complete message. payload stays valid until the next feed call or destroy. */
@@ -82,8 +82,8 @@ typedef struct {
 
 typedef struct {
     uint32_t chunk_size;
-    bool compress;        /* use fmt 1/2/3 headers when possible (default true) */
-    bool ext_in_fmt3;     /* repeat the extended timestamp in fmt 3 chunks (default true) */
+    bool compress;    /* use fmt 1/2/3 headers when possible (default true) */
+    bool ext_in_fmt3; /* repeat the extended timestamp in fmt 3 chunks (default true) */
     gv_rtmp_wstream_t streams[GV_RTMP_WRITER_STREAMS];
     size_t n_streams;
 } gv_rtmp_chunk_writer_t;
@@ -91,7 +91,6 @@ typedef struct {
 void gv_rtmp_chunk_writer_init(gv_rtmp_chunk_writer_t *w, uint32_t chunk_size);
 /* Appends msg as chunks to out. Returns 0 or GV_EINVAL (bad csid) / out->err. */
 int gv_rtmp_chunk_write(gv_rtmp_chunk_writer_t *w, gv_bytes_t *out, uint32_t csid, uint8_t type,
-                        uint32_t stream_id, uint32_t timestamp, const uint8_t *payload,
-                        size_t len);
+                        uint32_t stream_id, uint32_t timestamp, const uint8_t *payload, size_t len);
 
 #endif

@@ -45,8 +45,7 @@ static gv_rtmp_wstream_t *writer_stream(gv_rtmp_chunk_writer_t *w, uint32_t csid
 }
 
 int gv_rtmp_chunk_write(gv_rtmp_chunk_writer_t *w, gv_bytes_t *out, uint32_t csid, uint8_t type,
-                        uint32_t stream_id, uint32_t timestamp, const uint8_t *payload,
-                        size_t len)
+                        uint32_t stream_id, uint32_t timestamp, const uint8_t *payload, size_t len)
 {
     if (csid < GV_RTMP_MIN_CSID || csid > GV_RTMP_MAX_CSID || len > 0xffffff)
         return GV_EINVAL;

@@ -14,11 +14,11 @@
 #define GV_RTMP_CSID_STREAM 5  /* NetStream status */
 
 enum { /* User Control event types */
-    GV_RTMP_UC_STREAM_BEGIN = 0,
-    GV_RTMP_UC_STREAM_EOF = 1,
-    GV_RTMP_UC_SET_BUFFER_LENGTH = 3,
-    GV_RTMP_UC_PING_REQUEST = 6,
-    GV_RTMP_UC_PING_RESPONSE = 7,
+       GV_RTMP_UC_STREAM_BEGIN = 0,
+       GV_RTMP_UC_STREAM_EOF = 1,
+       GV_RTMP_UC_SET_BUFFER_LENGTH = 3,
+       GV_RTMP_UC_PING_REQUEST = 6,
+       GV_RTMP_UC_PING_RESPONSE = 7,
 };
 
 /* Sends Set Chunk Size and then switches the writer to it. */

@@ -24,8 +24,9 @@
 #include "ingest/rtmp_session.h"
 
 #define READ_CHUNK 16384
-#define MAX_PENDING_OUT (1u << 20) /* replies are small; more queued means the peer stopped reading */
-#define CLOSE_FLUSH_MS 2000        /* how long a final reply may take to drain before we close */
+/* Replies are small: more than this queued means the peer stopped reading. */
+#define MAX_PENDING_OUT (1u << 20)
+#define CLOSE_FLUSH_MS 2000 /* how long a final reply may take to drain before we close */
 
 typedef struct conn conn_t;
 
@@ -136,8 +137,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
             gv_bytes_reset(&c->out);
         }
     }
-    if (rc == 0 && !c->publishing &&
-        gv_rtmp_session_state(c->sess) == GV_RTMP_STATE_PUBLISHING)
+    if (rc == 0 && !c->publishing && gv_rtmp_session_state(c->sess) == GV_RTMP_STATE_PUBLISHING)
         start_idle_timeout(c);
     if (rc == 0 && evbuffer_get_length(bufferevent_get_output(bev)) > MAX_PENDING_OUT) {
         log_close(c, GV_LOG_WARN, "peer is not reading its replies");
@@ -183,8 +183,10 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
     conn_t *c = arg;
     char line[160];
-    snprintf(line, sizeof(line), "did not start publishing within %d ms "
-             "(rtmp.handshake_timeout_ms)", c->srv->cfg->rtmp.handshake_timeout_ms);
+    snprintf(line, sizeof(line),
+             "did not start publishing within %d ms "
+             "(rtmp.handshake_timeout_ms)",
+             c->srv->cfg->rtmp.handshake_timeout_ms);
     log_close(c, GV_LOG_WARN, line);
     conn_free(c);
 }
@@ -298,14 +300,13 @@ gv_rtmp_server_t *gv_rtmp_server_create(struct event_base *base, const gv_config
     const char *host = cfg->rtmp.listen.host[0] ? cfg->rtmp.listen.host : NULL;
     int gai = getaddrinfo(host, port, &hints, &ai);
     if (gai != 0 || !ai) {
-        gv_log(GV_LOG_ERROR, "rtmp", "cannot resolve listen address %s:%s: %s",
-               host ? host : "*", port, gai_strerror(gai));
+        gv_log(GV_LOG_ERROR, "rtmp", "cannot resolve listen address %s:%s: %s", host ? host : "*",
+               port, gai_strerror(gai));
         goto fail;
     }
-    srv->lis = evconnlistener_new_bind(base, accept_cb, srv,
-                                       LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE |
-                                           LEV_OPT_CLOSE_ON_EXEC,
-                                       128, ai->ai_addr, (int)ai->ai_addrlen);
+    srv->lis = evconnlistener_new_bind(
+        base, accept_cb, srv, LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+        128, ai->ai_addr, (int)ai->ai_addrlen);
     if (!srv->lis) {
         gv_log(GV_LOG_ERROR, "rtmp", "cannot listen on %s:%s: %s", host ? host : "*", port,
                strerror(errno));

@@ -52,7 +52,7 @@ struct gv_rtmp_session {
     uint64_t last_ack;
     uint32_t ack_window;
 
-    gv_stream_t *stream;      /* set while attached */
+    gv_stream_t *stream;     /* set while attached */
     const char *stream_name; /* of the last attach, kept for the close log line */
     gv_flv_t flv;
     bool audio_unsupported_logged;
@@ -229,18 +229,18 @@ static int on_connect(gv_rtmp_session_t *s, const gv_amf0_t *args, double txn, g
     return 0;
 }
 
-static int send_status(gv_rtmp_session_t *s, gv_bytes_t *out, const char *level,
-                       const char *code, const char *description)
+static int send_status(gv_rtmp_session_t *s, gv_bytes_t *out, const char *level, const char *code,
+                       const char *description)
 {
     gv_rtmp_body_on_status(&s->body, level, code, description);
     return send_body(s, out, GV_RTMP_CSID_STREAM, PUBLISH_STREAM_ID);
 }
 
 /* Refuses a publish: error status to the client, then the connection closes. */
-static int refuse(gv_rtmp_session_t *s, gv_bytes_t *out, const char *description)
+static int refuse(gv_rtmp_session_t *s, gv_bytes_t *out, int err, const char *description)
 {
     send_status(s, out, "error", "NetStream.Publish.BadName", description);
-    return fail(s, GV_ECLOSED, "publish refused: %s", description);
+    return fail(s, err, "publish refused: %s", description);
 }
 
 static int on_publish(gv_rtmp_session_t *s, const gv_amf0_t *args, gv_bytes_t *out)
@@ -249,24 +249,24 @@ static int on_publish(gv_rtmp_session_t *s, const gv_amf0_t *args, gv_bytes_t *o
         return fail(s, GV_EPROTO, "publish received while already publishing");
     const char *name = gv_amf0_str(gv_amf0_at(args, 3));
     if (!name)
-        return refuse(s, out, "missing stream key");
+        return refuse(s, out, GV_EAUTH, "missing stream key");
     /* The key is the publishing name up to any "?query" (OBS and others append options). */
     size_t klen = strcspn(name, "?");
     if (klen == 0 || klen > MAX_KEY_LEN)
-        return refuse(s, out, "invalid stream key");
+        return refuse(s, out, GV_EAUTH, "invalid stream key");
     char key[MAX_KEY_LEN + 1];
     memcpy(key, name, klen);
     key[klen] = '\0';
     gv_stream_t *st = gv_registry_find_by_key(s->reg, key);
     memset(key, 0, sizeof(key));
     if (!st)
-        return refuse(s, out, "unknown stream key");
+        return refuse(s, out, GV_EAUTH, "unknown stream key");
     gv_flv_reset(&s->flv);
     int err = gv_stream_attach(st, &s->pub);
     if (err == GV_EBUSY)
-        return refuse(s, out, "stream is already being published");
+        return refuse(s, out, GV_EBUSY, "stream is already being published");
     if (err)
-        return refuse(s, out, "stream unavailable");
+        return refuse(s, out, err, "stream unavailable");
     s->stream = st;
     s->stream_name = gv_stream_name(st);
     s->state = GV_RTMP_STATE_PUBLISHING;
@@ -310,8 +310,7 @@ static int on_command(gv_rtmp_session_t *s, const gv_rtmp_msg_t *m, gv_bytes_t *
         err = fail(s, GV_EPROTO, "command '%.64s' before connect", name);
         goto out;
     }
-    if (!strcmp(name, "releaseStream") || !strcmp(name, "FCPublish") ||
-        !strcmp(name, "_checkbw")) {
+    if (!strcmp(name, "releaseStream") || !strcmp(name, "FCPublish") || !strcmp(name, "_checkbw")) {
         if (txn != 0) {
             gv_rtmp_body_result(&s->body, txn, false, 0);
             err = send_body(s, out, GV_RTMP_CSID_COMMAND, 0);
@@ -382,18 +381,21 @@ static int on_media(gv_rtmp_session_t *s, uint8_t type, uint32_t ts, const uint8
     int err = video ? gv_flv_video(&s->flv, ts, p, n, &u) : gv_flv_audio(&s->flv, ts, p, n, &u);
     if (err == GV_EUNSUPP && !video) {
         if (!s->audio_unsupported_logged)
-            gv_log(GV_LOG_WARN, s->peer, "stream '%s': audio codec not supported (AAC only), "
-                   "dropping audio", gv_stream_name(s->stream));
+            gv_log(GV_LOG_WARN, s->peer,
+                   "stream '%s': audio codec not supported (AAC only), "
+                   "dropping audio",
+                   gv_stream_name(s->stream));
         s->audio_unsupported_logged = true;
         return 0;
     }
     if (err)
         return fail(s, err, "bad %s tag (%s)", video ? "video" : "audio", gv_strerror(err));
-    if (s->flv.video_cfg_changed || s->flv.audio_cfg_changed) {
+    bool *changed = video ? &s->flv.video_cfg_changed : &s->flv.audio_cfg_changed;
+    if (*changed) {
         const gv_codec_config_t *c = video ? s->flv.video_cfg : s->flv.audio_cfg;
         gv_log(GV_LOG_INFO, gv_stream_name(s->stream), "%s config: %s, %zu bytes",
                video ? "video" : "audio", gv_codec_name(c->codec), c->size);
-        s->flv.video_cfg_changed = s->flv.audio_cfg_changed = false;
+        *changed = false;
     }
     if (!u)
         return 0;

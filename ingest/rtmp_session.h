@@ -37,9 +37,11 @@ gv_rtmp_session_t *gv_rtmp_session_create(const gv_rtmp_session_opts_t *o);
 void gv_rtmp_session_destroy(gv_rtmp_session_t *s);
 
 /* Processes received bytes, appending whatever must be sent to out. Returns 0 to keep going,
- * GV_ECLOSED when the connection should be closed after out is flushed (refused publish,
- * client finished, kicked), or another negative GV_E* code for bad input or a failure (see
- * gv_rtmp_session_reason). Once non-zero was returned, every later call returns GV_ECLOSED. */
+ * GV_ECLOSED when the connection should be closed after out is flushed in the normal course
+ * (kicked by a newer publisher, client tried to play), GV_EAUTH / GV_EBUSY when a publish was
+ * refused (the error status is in out), or another negative GV_E* code for bad input or a
+ * failure (see gv_rtmp_session_reason). In every non-zero case out should still be flushed
+ * before closing. Once non-zero was returned, every later call returns GV_ECLOSED. */
 int gv_rtmp_session_feed(gv_rtmp_session_t *s, const uint8_t *in, size_t len, gv_bytes_t *out);
 
 gv_rtmp_state_t gv_rtmp_session_state(const gv_rtmp_session_t *s);

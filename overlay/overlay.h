@@ -43,4 +43,21 @@ gv_overlay_api_t *gv_overlay_api_create(const struct gv_config *cfg, struct gv_r
 bool gv_overlay_api_handle(gv_overlay_api_t *api, struct evhttp_request *req);
 void gv_overlay_api_destroy(gv_overlay_api_t *api);
 
+/* Worker counters for /metrics (and the control API's GET .../overlay). Cumulative since
+ * gv_overlay_create; safe to call from any thread. */
+typedef struct {
+    uint64_t frames_in;       /* video units accepted into the queue */
+    uint64_t frames_dropped;  /* video units dropped (queue full, or waiting for a keyframe) */
+    uint64_t frames_decoded;
+    uint64_t frames_out;      /* encoded video units handed to the packager */
+    uint64_t audio_in, audio_dropped, audio_out;
+    uint64_t decode_errors, encode_errors;
+    uint64_t decode_us, compose_us, encode_us; /* total time spent in each stage */
+    uint64_t encoder_opens;   /* times the encoder was (re)opened */
+    int queue_depth;          /* units waiting now */
+    int64_t first_in_mono_us; /* monotonic time of the first video unit (0: none yet) */
+    int64_t last_out_mono_us; /* monotonic time of the last encoded unit (0: none yet) */
+} gv_overlay_stats_t;
+void gv_overlay_stats(gv_overlay_t *ov, gv_overlay_stats_t *out);
+
 #endif

@@ -20,6 +20,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/stream.h"
+#include "overlay/overlay.h"
 #include "packager/hls_query.h"
 #include "packager/origin_http.h"
 #include "packager/packager.h"
@@ -55,6 +56,7 @@ struct gv_origin {
     const gv_config_t *cfg;
     gv_registry_t *reg;
     struct evhttp *http;
+    gv_overlay_api_t *api; /* control API, NULL when api.token is not set */
     int port;
     origin_stream_t *streams;
     size_t n_streams;
@@ -405,6 +407,12 @@ static void request_cb(struct evhttp_request *req, void *arg)
 {
     gv_origin_t *o = arg;
     o->requests++;
+    if (o->api) {
+        const struct evhttp_uri *auri = evhttp_request_get_evhttp_uri(req);
+        const char *apath = auri ? evhttp_uri_get_path(auri) : NULL;
+        if (apath && !strncmp(apath, "/api/", 5) && gv_overlay_api_handle(o->api, req))
+            return;
+    }
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     if (cmd == EVHTTP_REQ_OPTIONS) {
         struct evkeyvalq *h = evhttp_request_get_output_headers(req);
@@ -631,6 +639,11 @@ gv_origin_t *gv_origin_create(struct event_base *base, const struct gv_config *c
             goto fail;
         gv_pkg_set_notify(os->pkg, pkg_notify_cb, os);
     }
+    if (cfg->api.token) {
+        o->api = gv_overlay_api_create(cfg, reg);
+        if (!o->api)
+            goto fail;
+    }
     o->http = evhttp_new(base);
     if (!o->http)
         goto fail;
@@ -692,6 +705,7 @@ void gv_origin_destroy(gv_origin_t *o)
     }
     if (o->http)
         evhttp_free(o->http);
+    gv_overlay_api_destroy(o->api);
     free(o->streams);
     free(o->hlsjs);
     free(o);

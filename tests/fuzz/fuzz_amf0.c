@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             gv_bytes_init(&b2, 0);
             for (size_t i = 0; i < again->count; i++)
                 gv_amf0_encode(&b2, again->items[i]);
-            if (b2.len != b.len || memcmp(b2.data, b.data, b.len) != 0)
+            if (b2.len != b.len || (b.len && memcmp(b2.data, b.data, b.len) != 0))
                 abort();
             gv_bytes_free(&b2);
             gv_amf0_free(again);

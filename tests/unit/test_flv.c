@@ -14,8 +14,8 @@
  * one SPS (4 bytes), one PPS (2 bytes). */
 static size_t make_avcc(uint8_t *p, int length_size)
 {
-    const uint8_t avcc[] = {0x01, 0x64, 0x00, 0x1f, 0xfc, 0xe1, 0x00, 0x04, 0x67, 0x64,
-                            0x00, 0x1f, 0x01, 0x00, 0x02, 0x68, 0xee};
+    const uint8_t avcc[] = {0x01, 0x64, 0x00, 0x1f, 0xfc, 0xe1, 0x00, 0x04, 0x67,
+                            0x64, 0x00, 0x1f, 0x01, 0x00, 0x02, 0x68, 0xee};
     memcpy(p, avcc, sizeof(avcc));
     p[4] = (uint8_t)(0xfc | (length_size - 1));
     return sizeof(avcc);
@@ -25,7 +25,10 @@ static size_t make_avcc(uint8_t *p, int length_size)
 static size_t make_nals(uint8_t *p, int ls)
 {
     size_t n = 0;
-    const char *nals[2] = {"\x65" "AAA", "\x41" "B"};
+    const char *nals[2] = {"\x65"
+                           "AAA",
+                           "\x41"
+                           "B"};
     for (int i = 0; i < 2; i++) {
         size_t len = strlen(nals[i]);
         for (int k = ls - 1; k >= 0; k--)

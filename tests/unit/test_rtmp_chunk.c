@@ -30,8 +30,7 @@ static void got_free(got_list_t *g)
 }
 
 /* Feeds data in pieces of `step` bytes (0 = all at once, -1 = random pieces). */
-static void run(gv_rtmp_chunk_reader_t *r, const uint8_t *data, size_t len, int step,
-                got_list_t *g)
+static void run(gv_rtmp_chunk_reader_t *r, const uint8_t *data, size_t len, int step, got_list_t *g)
 {
     size_t pos = 0;
     unsigned seed = 12345;
@@ -91,11 +90,9 @@ static void test_header_formats(void)
     /* csid 3: fmt 0 (ts 1000, len 4, type 20, stream 1), fmt 1 (delta 10, len 2, type 8),
      * fmt 2 (delta 33), fmt 3 (new message, delta 33 again), then fmt 3 again. */
     const uint8_t data[] = {
-        0x03, 0x00, 0x03, 0xe8, 0x00, 0x00, 0x04, 20, 0x01, 0x00, 0x00, 0x00, 'a', 'b', 'c', 'd',
-        0x43, 0x00, 0x00, 0x0a, 0x00, 0x00, 0x02, 8, 'e', 'f',
-        0x83, 0x00, 0x00, 0x21, 'g', 'h',
-        0xc3, 'i', 'j',
-        0xc3, 'k', 'l',
+        0x03, 0x00, 0x03, 0xe8, 0x00, 0x00, 0x04, 20,   0x01, 0x00, 0x00, 0x00, 'a',
+        'b',  'c',  'd',  0x43, 0x00, 0x00, 0x0a, 0x00, 0x00, 0x02, 8,    'e',  'f',
+        0x83, 0x00, 0x00, 0x21, 'g',  'h',  0xc3, 'i',  'j',  0xc3, 'k',  'l',
     };
     gv_rtmp_chunk_reader_t *r = reader();
     run(r, data, sizeof(data), 0, &g_list);
@@ -123,8 +120,8 @@ static void test_basic_header_sizes(void)
 {
     /* csid 64 in the 2-byte form, csid 400 in the 3-byte form. */
     const uint8_t data[] = {
-        0x00, 0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x01, 9, 0x00, 0x00, 0x00, 0x00, 'x',
-        0x01, 0x50, 0x01, 0x00, 0x00, 0x07, 0x00, 0x00, 0x01, 9, 0x00, 0x00, 0x00, 0x00, 'y',
+        0x00, 0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x01, 9, 0x00, 0x00, 0x00, 0x00, 'x', 0x01,
+        0x50, 0x01, 0x00, 0x00, 0x07, 0x00, 0x00, 0x01, 9, 0x00, 0x00, 0x00, 0x00, 'y',
     };
     gv_rtmp_chunk_reader_t *r = reader();
     run(r, data, sizeof(data), 1, &g_list);
@@ -212,10 +209,10 @@ static void check_ext(bool repeat)
     memset(big, 0x5a, sizeof(big));
     uint32_t t0 = 0x01000000u, t1 = 0x01000021u, t2 = 0xfffffff0u, t3 = 0x00000010u;
     gv_rtmp_chunk_write(&w, &b, 6, 9, 1, t0, big, 400);
-    gv_rtmp_chunk_write(&w, &b, 6, 9, 1, t1, big, 400);  /* small delta: no extended field */
-    gv_rtmp_chunk_write(&w, &b, 6, 9, 1, t2, big, 300);  /* huge delta: extended, fmt 1 */
-    gv_rtmp_chunk_write(&w, &b, 7, 8, 1, t3, big, 200);  /* wrapped, small: plain fmt 0 */
-    gv_rtmp_chunk_write(&w, &b, 6, 9, 1, t3, big, 300);  /* backwards: fmt 0 */
+    gv_rtmp_chunk_write(&w, &b, 6, 9, 1, t1, big, 400); /* small delta: no extended field */
+    gv_rtmp_chunk_write(&w, &b, 6, 9, 1, t2, big, 300); /* huge delta: extended, fmt 1 */
+    gv_rtmp_chunk_write(&w, &b, 7, 8, 1, t3, big, 200); /* wrapped, small: plain fmt 0 */
+    gv_rtmp_chunk_write(&w, &b, 6, 9, 1, t3, big, 300); /* backwards: fmt 0 */
     for (int step = 0; step < 3; step++) {
         gv_rtmp_chunk_reader_t *r = reader();
         run(r, b.data, b.len, step == 0 ? 0 : step == 1 ? 1 : -1, &g_list);
@@ -252,8 +249,8 @@ static void test_extended_timestamps(void)
     /* chunk size 128: a 130-byte message would need 2 chunks; use 4-byte chunk size instead. */
     gv_rtmp_chunk_reader_t *r = reader();
     GV_CHECK_INT(gv_rtmp_chunk_reader_set_chunk_size(r, 4), 0);
-    const uint8_t second[] = {0x46, 0xff, 0xff, 0xff, 0, 0, 6, 9, 0x02, 0, 0, 0, 'e', 'f', 'g', 'h',
-                              0xc6, 0x02, 0, 0, 0, 'i', 'j'};
+    const uint8_t second[] = {0x46, 0xff, 0xff, 0xff, 0,    0,    6, 9, 0x02, 0,   0,  0,
+                              'e',  'f',  'g',  'h',  0xc6, 0x02, 0, 0, 0,    'i', 'j'};
     memcpy(data + n, second, sizeof(second));
     n += sizeof(second);
     run(r, data, n, 1, &g_list);
@@ -342,8 +339,10 @@ static int feed_all(gv_rtmp_chunk_reader_t *r, const uint8_t *d, size_t n)
 
 static void test_limits(void)
 {
-    gv_rtmp_chunk_limits_t lim = {.max_message_bytes = 1000, .max_chunk_size = 4096,
-                                  .max_chunk_streams = 4, .max_inflight = 2};
+    gv_rtmp_chunk_limits_t lim = {.max_message_bytes = 1000,
+                                  .max_chunk_size = 4096,
+                                  .max_chunk_streams = 4,
+                                  .max_inflight = 2};
     gv_rtmp_chunk_reader_t *r;
     /* Declared length over the cap: refused at the header, before any payload. */
     const uint8_t too_big[] = {0x06, 0, 0, 0, 0, 0x03, 0xe9, 9, 1, 0, 0, 0};

@@ -30,11 +30,11 @@ typedef struct {
     gv_rtmp_session_t *s;
     gv_rtmp_chunk_writer_t w;
     gv_rtmp_chunk_reader_t *r;
-    gv_bytes_t out;    /* everything the session sent */
-    size_t parsed;     /* how much of out was handed to the reader */
+    gv_bytes_t out; /* everything the session sent */
+    size_t parsed;  /* how much of out was handed to the reader */
     reply_t replies[64];
     size_t n_replies;
-    int rc;            /* first non-zero feed result */
+    int rc; /* first non-zero feed result */
     bool bytewise;
     int kicks;
 } client_t;
@@ -260,8 +260,9 @@ static void connect_and_create(client_t *c)
     GV_CHECK(!has_status(c, "NetStream.Publish.Start"));
 }
 
-static const uint8_t sps[] = {0x67, 0x42, 0xc0, 0x0a, 0xd9, 0x04, 0x26, 0xc0, 0x44, 0x00, 0x00, 0x03,
-                              0x00, 0x04, 0x00, 0x00, 0x03, 0x00, 0x50, 0x3c, 0x48, 0x99, 0x20};
+static const uint8_t sps[] = {0x67, 0x42, 0xc0, 0x0a, 0xd9, 0x04, 0x26, 0xc0,
+                              0x44, 0x00, 0x00, 0x03, 0x00, 0x04, 0x00, 0x00,
+                              0x03, 0x00, 0x50, 0x3c, 0x48, 0x99, 0x20};
 static const uint8_t pps[] = {0x68, 0xcb, 0x83, 0xcb, 0x20};
 
 static void send_media(client_t *c)
@@ -369,7 +370,7 @@ static void test_wrong_key(void)
         client_init(&c, false);
         connect_and_create(&c);
         publish_cmd(&c, bad[i]);
-        GV_CHECK_INT(c.rc, GV_ECLOSED);
+        GV_CHECK_INT(c.rc, GV_EAUTH);
         GV_CHECK(has_status(&c, "NetStream.Publish.BadName"));
         GV_CHECK(!has_status(&c, "NetStream.Publish.Start"));
         size_t at = 0;
@@ -397,7 +398,7 @@ static void test_busy(void)
     GV_CHECK(has_status(&a, "NetStream.Publish.Start"));
     connect_and_create(&b);
     publish_cmd(&b, KEY);
-    GV_CHECK_INT(b.rc, GV_ECLOSED);
+    GV_CHECK_INT(b.rc, GV_EBUSY);
     GV_CHECK(has_status(&b, "NetStream.Publish.BadName"));
     GV_CHECK(!has_status(&b, "NetStream.Publish.Start"));
     size_t at = 0;
