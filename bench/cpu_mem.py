@@ -346,6 +346,7 @@ def main():
         args.duration, args.warmup = 20, 15
     if args.streams < 2:
         ap.error("--streams must be >= 2")
+    bl.exit_on_sigterm()
 
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
     binary = bl.find_gavel(args.gavel)

@@ -55,16 +55,16 @@ def barcode_filtergraph(live, audio):
     return ";\n".join(parts) + "\n"
 
 
-def encoder_args(bitrate_k, audio):
+def encoder_args(bitrate_k, audio, gop=60):
     a = ["-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-pix_fmt", "yuv420p",
          "-b:v", "%dk" % bitrate_k, "-maxrate", "%dk" % bitrate_k, "-bufsize", "%dk" % bitrate_k,
-         "-g", "60"]
+         "-g", str(gop)]
     if audio:
         a += ["-c:a", "aac", "-b:a", "96k", "-ar", "48000"]
     return a
 
 
-def publisher_argv(workdir, url, bitrate_k, audio):
+def publisher_argv(workdir, url, bitrate_k, audio, gop=60):
     fg = os.path.join(workdir, "publisher_fg.txt")
     with open(fg, "w") as f:
         f.write(barcode_filtergraph(True, audio))
@@ -72,17 +72,24 @@ def publisher_argv(workdir, url, bitrate_k, audio):
             "-filter_complex_script", fg, "-map", "[v]"]
     if audio:
         argv += ["-map", "[a]"]
-    return argv + encoder_args(bitrate_k, audio) + ["-f", "flv", url]
+    return argv + encoder_args(bitrate_k, audio, gop) + ["-f", "flv", url]
 
 
 def run_player(opts, timeout, logpath=None):
+    """Runs g2g_player.mjs (node + Chromium) in its own process group, so a timeout or an
+    interrupt takes the browser down with it. Returns the page's result dict."""
     argv = ["node", os.path.join(HERE, "g2g_player.mjs"), json.dumps(opts)]
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL, start_new_session=True)
     try:
-        out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
-                             stdin=subprocess.DEVNULL)
+        out, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        bl.terminate(p, 5.0)
         return {"done": False, "error": "player timed out"}
-    err = out.stderr.decode("utf-8", "replace").strip()
+    finally:
+        if p.poll() is None:
+            bl.terminate(p, 5.0)
+    err = err.decode("utf-8", "replace").strip()
     if logpath:
         with open(logpath, "w") as f:
             f.write(err + "\n")
@@ -90,9 +97,9 @@ def run_player(opts, timeout, logpath=None):
         for line in err.splitlines()[-15:]:
             bl.log("player: " + line)
     try:
-        return json.loads(out.stdout.decode().strip().splitlines()[-1])
+        return json.loads(out.decode().strip().splitlines()[-1])
     except (ValueError, IndexError):
-        return {"done": False, "error": "player printed no result (rc %d)" % out.returncode}
+        return {"done": False, "error": "player printed no result (rc %d)" % p.returncode}
 
 
 def expected_value(n):
@@ -182,7 +189,7 @@ def measure(server, args, workdir, gavel_bin):
                 url = bl.nginx_play_url(hp, "k1")
                 low_latency = False
             pub = procs.start("publisher", publisher_argv(
-                sdir, "rtmp://127.0.0.1:%d/live/k1" % rp, args.bitrate, not args.no_audio))
+                sdir, "rtmp://127.0.0.1:%d/live/k1" % rp, args.bitrate, not args.no_audio, args.gop))
             # Join an established stream, as viewers do: hls.js treats media sequence 0 as
             # "no segment yet" for blocking reloads, which slows a join during the first segment.
             if not bl.wait_playlist(url, 30, min_segments=args.join_segments):
@@ -235,6 +242,7 @@ def main():
     ap.add_argument("--servers", default="gavel,nginx", help="comma list: gavel,nginx")
     ap.add_argument("--gavel", help="gavel binary (default: build-bench/gavel or $GAVEL)")
     ap.add_argument("--bitrate", type=int, default=2500, help="publisher video kbps")
+    ap.add_argument("--gop", type=int, default=60, help="publisher keyframe interval (frames)")
     ap.add_argument("--part-ms", type=int, default=200)
     ap.add_argument("--segment-ms", type=int, default=2000)
     ap.add_argument("--join-segments", type=int, default=2,
@@ -253,6 +261,7 @@ def main():
     args = ap.parse_args()
     if args.quick:
         args.warmup, args.duration = 3, 10
+    bl.exit_on_sigterm()
 
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
     gavel_bin = bl.find_gavel(args.gavel)
@@ -297,8 +306,8 @@ def main():
         r = bl.ratio(g[key] if g else None, n[key] if n else None) if key in (
             "p50", "p95", "mean") else None
         rows.append([label, cell(g, key, spec), cell(n, key, spec), bl.fmt(r, "%.2f")])
-    title = ("Glass-to-glass latency, 720p30 x264 %d kbps%s, hls.js %s, %ds after %ds warm-up"
-             % (args.bitrate, "" if args.no_audio else " + AAC",
+    title = ("Glass-to-glass latency, 720p30 x264 %d kbps -g %d%s, hls.js %s, %ds after %ds warm-up"
+             % (args.bitrate, args.gop, "" if args.no_audio else " + AAC",
                 json.load(open(os.path.join(bl.REPO, "web/node_modules/hls.js/package.json")))
                 ["version"], args.duration, args.warmup))
     bl.print_table(title, ["metric", "gavel (LL-HLS)", "nginx-rtmp (HLS)", "gavel/nginx"], rows)

@@ -117,6 +117,7 @@ def gavel_throughput(ctx, binary, clip):
         span_s = (w["last_out_mono_ms"] - w["first_in_mono_ms"]) / 1000.0
         fps = w["frames_out"] / span_s if span_s > 0 else 0
         return {"fps": fps, "frames": w["frames_out"], "dropped": w["frames_dropped"],
+                "frames_in": w["frames_in"],
                 "span_s": span_s, "decode_ms": w["decode_ms"] / max(1, w["frames_decoded"]),
                 "compose_ms": w["compose_ms"] / max(1, w["frames_decoded"]),
                 "encode_ms": w["encode_ms"] / max(1, w["frames_out"])}
@@ -258,9 +259,10 @@ def main():
             gbest = max(gv_runs, key=lambda r: r["fps"])
             fbest = max(ff_runs, key=lambda r: r["fps"])
             print("\n(a) throughput, best of %d (fps):" % args.runs)
-            print("  gavel overlay worker  %7.1f fps  (%d frames, %d dropped; per frame: decode "
-                  "%.2f ms, compose %.2f ms, encode %.2f ms)"
-                  % (gbest["fps"], gbest["frames"], gbest["dropped"], gbest["decode_ms"],
+            print("  gavel overlay worker  %7.1f fps  (%d frames queued, %d out, %d dropped; per "
+                  "frame: decode %.2f ms, compose %.2f ms, encode %.2f ms)"
+                  % (gbest["fps"], gbest["frames_in"], gbest["frames"], gbest["dropped"],
+                     gbest["decode_ms"],
                      gbest["compose_ms"], gbest["encode_ms"]))
             print("  ffmpeg drawtext+x264  %7.1f fps  (%.2f s wall)" % (fbest["fps"],
                                                                        fbest["wall_s"]))

@@ -55,12 +55,23 @@ static int queue_read(void *opaque, uint8_t *buf, int size, int64_t *arrival_us)
         c->reader_waiting = false;
     }
     size_t n = c->len < (size_t)size ? c->len : (size_t)size;
+    /* Stop at the end of the oldest payload so its arrival time is the one reported. */
+    while (c->n_marks && c->marks[c->mark_head].end <= c->consumed) {
+        c->mark_head = (c->mark_head + 1) % 256;
+        c->n_marks--;
+    }
+    if (c->n_marks) {
+        uint64_t to_mark = c->marks[c->mark_head].end - c->consumed;
+        if (to_mark < n)
+            n = (size_t)to_mark;
+        *arrival_us = c->marks[c->mark_head].at_us;
+    }
     size_t first = c->cap - c->head < n ? c->cap - c->head : n;
     memcpy(buf, c->ring + c->head, first);
     memcpy(buf + first, c->ring, n - first);
     c->head = (c->head + n) % c->cap;
     c->len -= n;
-    *arrival_us = c->last_arrival_us;
+    c->consumed += n;
     pthread_mutex_unlock(&c->lock);
     return (int)n; /* 0 only when closed and drained */
 }
@@ -129,7 +140,16 @@ int gv_srt_conn_feed(gv_srt_conn_t *c, const uint8_t *p, size_t n, int64_t arriv
         memcpy(c->ring + tail, p, first);
         memcpy(c->ring, p + first, n - first);
         c->len += n;
-        c->last_arrival_us = arrival_us;
+        c->produced += n;
+        if (c->n_marks < 256) {
+            size_t i = (c->mark_head + c->n_marks++) % 256;
+            c->marks[i].end = c->produced;
+            c->marks[i].at_us = arrival_us;
+        } else { /* many payloads queued: the newest mark absorbs this one */
+            size_t i = (c->mark_head + 255) % 256;
+            c->marks[i].end = c->produced;
+            c->marks[i].at_us = arrival_us;
+        }
         if (c->reader_waiting)
             pthread_cond_signal(&c->cond);
     }

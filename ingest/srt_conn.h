@@ -42,7 +42,13 @@ typedef struct gv_srt_conn {
     size_t cap, head, len;
     bool closed;
     bool reader_waiting;
-    int64_t last_arrival_us;
+    /* Arrival time per queued payload, so each read reports when its bytes arrived. */
+    struct {
+        uint64_t end;   /* produced-byte count at the end of the payload */
+        int64_t at_us;
+    } marks[256];
+    size_t mark_head, n_marks;
+    uint64_t produced, consumed;
     uint64_t dropped_bytes;
 
     gv_mpegts_t *demux;

@@ -11,19 +11,27 @@
 
 #include "core/error.h"
 
-#define FIX(v) ((int32_t)((v) * 65536.0 + ((v) < 0 ? -0.5 : 0.5)))
+/* Hot loops: optimised even in debug builds (tests and benches then agree), and compiled
+ * twice, for AVX2 and for baseline x86-64, picked at load time. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define GV_HOT __attribute__((optimize("O3"), target_clones("avx2", "default")))
+#else
+#define GV_HOT __attribute__((optimize("O3")))
+#endif
+
+#define FIX(v) ((int32_t)((v)*65536.0 + ((v) < 0 ? -0.5 : 0.5)))
 
 /* Limited range: Y = 16 + 219 * (Kr R + Kg G + Kb B) / 255,
  * U = 128 + 224 * (B - Y') / (2 (1 - Kb)) / 255, V = 128 + 224 * (R - Y') / (2 (1 - Kr)) / 255,
  * with R, G, B, Y' in 0..255. The offsets are scaled by alpha for premultiplied output. */
-#define COEFFS(kr, kb)                                                                     \
-    {                                                                                      \
-        FIX(16.0 / 255), FIX(219.0 / 255 * (kr)), FIX(219.0 / 255 * (1 - (kr) - (kb))),    \
-            FIX(219.0 / 255 * (kb)), FIX(128.0 / 255),                                     \
-            FIX(-224.0 / 255 * (kr) / (2 * (1 - (kb)))),                                   \
-            FIX(-224.0 / 255 * (1 - (kr) - (kb)) / (2 * (1 - (kb)))), FIX(112.0 / 255),    \
-            FIX(112.0 / 255), FIX(-224.0 / 255 * (1 - (kr) - (kb)) / (2 * (1 - (kr)))),    \
-            FIX(-224.0 / 255 * (kb) / (2 * (1 - (kr))))                                    \
+#define COEFFS(kr, kb)                                                                             \
+    {                                                                                              \
+        FIX(16.0 / 255), FIX(219.0 / 255 * (kr)), FIX(219.0 / 255 * (1 - (kr) - (kb))),            \
+            FIX(219.0 / 255 * (kb)), FIX(128.0 / 255),                                             \
+            FIX(-224.0 / 255 * (kr) / (2 * (1 - (kb)))),                                           \
+            FIX(-224.0 / 255 * (1 - (kr) - (kb)) / (2 * (1 - (kb)))), FIX(112.0 / 255),            \
+            FIX(112.0 / 255), FIX(-224.0 / 255 * (1 - (kr) - (kb)) / (2 * (1 - (kr)))),            \
+            FIX(-224.0 / 255 * (kb) / (2 * (1 - (kr))))                                            \
     }
 
 typedef struct {
@@ -74,29 +82,59 @@ void gv_yuva_free(gv_yuva_t *o)
     memset(o, 0, sizeof(*o));
 }
 
-static uint8_t clamp8(int32_t v)
+/* Classifies blocks [b0, b1] of one alpha row of length len (blocks of bw samples). */
+GV_HOT static void classify_row(const uint8_t *restrict a, int len, int bw, int b0, int b1,
+                                uint8_t *restrict cls)
 {
-    return v < 0 ? 0 : v > 255 ? 255 : (uint8_t)v;
+    for (int b = b0; b <= b1; b++) {
+        int c0 = b * bw, n = len - c0 < bw ? len - c0 : bw;
+        uint8_t lo = 255, hi = 0;
+        for (int i = 0; i < n; i++) {
+            lo = a[c0 + i] < lo ? a[c0 + i] : lo;
+            hi = a[c0 + i] > hi ? a[c0 + i] : hi;
+        }
+        cls[b] = hi == 0 ? GV_BLOCK_CLEAR : lo == 255 ? GV_BLOCK_OPAQUE : GV_BLOCK_MIXED;
+    }
 }
 
-static uint8_t classify(const uint8_t *a, int n)
+/* Luma row: premultiplied Y and alpha for n source pixels. */
+GV_HOT static void luma_row(const coeffs_t *k, const uint8_t *restrict src, uint8_t *restrict y,
+                            uint8_t *restrict a, int n)
 {
-    int lo = 255, hi = 0;
+    /* Coefficients in locals: the byte stores could alias *k and would force reloads. */
+    const int32_t ka = k->ya, kr = k->yr, kg = k->yg, kb = k->yb;
     for (int i = 0; i < n; i++) {
-        lo = a[i] < lo ? a[i] : lo;
-        hi = a[i] > hi ? a[i] : hi;
+        int32_t B = src[4 * i], G = src[4 * i + 1], R = src[4 * i + 2], A = src[4 * i + 3];
+        int32_t v = (ka * A + kr * R + kg * G + kb * B + 32768) >> 16;
+        y[i] = (uint8_t)(v > 255 ? 255 : v);
+        a[i] = (uint8_t)A;
     }
-    if (hi == 0)
-        return GV_BLOCK_CLEAR;
-    if (lo == 255)
-        return GV_BLOCK_OPAQUE;
-    return GV_BLOCK_MIXED;
+}
+
+/* Chroma row: 2x2 averages of premultiplied BGRA from rows r0 and r1 (n chroma samples). The
+ * sums of four pixels are scaled by 16.16 coefficients and shifted by 18 (= 16 + divide by 4). */
+GV_HOT static void chroma_row(const coeffs_t *k, const uint8_t *restrict r0,
+                              const uint8_t *restrict r1, uint8_t *restrict u, uint8_t *restrict v,
+                              uint8_t *restrict a, int n)
+{
+    const int32_t ca = k->ca, ur = k->ur, ug = k->ug, ub = k->ub, vr = k->vr, vg = k->vg,
+                  vb = k->vb;
+    for (int i = 0; i < n; i++) {
+        int32_t sb = r0[8 * i] + r0[8 * i + 4] + r1[8 * i] + r1[8 * i + 4];
+        int32_t sg = r0[8 * i + 1] + r0[8 * i + 5] + r1[8 * i + 1] + r1[8 * i + 5];
+        int32_t sr = r0[8 * i + 2] + r0[8 * i + 6] + r1[8 * i + 2] + r1[8 * i + 6];
+        int32_t sa = r0[8 * i + 3] + r0[8 * i + 7] + r1[8 * i + 3] + r1[8 * i + 7];
+        int32_t cu = (ca * sa + ur * sr + ug * sg + ub * sb + 131072) >> 18;
+        int32_t cv = (ca * sa + vr * sr + vg * sg + vb * sb + 131072) >> 18;
+        u[i] = (uint8_t)(cu < 0 ? 0 : cu > 255 ? 255 : cu);
+        v[i] = (uint8_t)(cv < 0 ? 0 : cv > 255 ? 255 : cv);
+        a[i] = (uint8_t)((sa + 2) >> 2);
+    }
 }
 
 void gv_yuva_convert(gv_yuva_t *o, const uint8_t *bgra, int stride, int src_w, int src_h, int x,
                      int y, int w, int h)
 {
-    static const uint8_t clear[4] = {0, 0, 0, 0};
     const coeffs_t *k = o->cs == GV_CS_BT601 ? &coeffs_601 : &coeffs_709;
     int x0 = x < 0 ? 0 : x & ~1, y0 = y < 0 ? 0 : y & ~1;
     int x1 = (x + w + 1) & ~1, y1 = (y + h + 1) & ~1;
@@ -106,55 +144,46 @@ void gv_yuva_convert(gv_yuva_t *o, const uint8_t *bgra, int stride, int src_w, i
         y1 = o->h;
     if (x0 >= x1 || y0 >= y1)
         return;
+    int n = x1 - x0;
 
+    /* Source rows, padded with transparency past the source's right and bottom edges. */
+    uint8_t *pad = calloc((size_t)n * 2, 4);
+    if (!pad)
+        return;
+    const uint8_t *rows[2];
     for (int r = y0; r < y1; r += 2) {
-        const uint8_t *rows[2] = {r < src_h ? bgra + (size_t)r * stride : NULL,
-                                  r + 1 < src_h ? bgra + (size_t)(r + 1) * stride : NULL};
-        for (int c = x0; c < x1; c += 2) {
-            int32_t sb = 0, sg = 0, sr = 0, sa = 0;
-            for (int dy = 0; dy < 2; dy++) {
-                for (int dx = 0; dx < 2; dx++) {
-                    const uint8_t *p =
-                        rows[dy] && c + dx < src_w ? rows[dy] + (size_t)(c + dx) * 4 : clear;
-                    int32_t B = p[0], G = p[1], R = p[2], A = p[3];
-                    size_t li = (size_t)(r + dy) * o->w + c + dx;
-                    o->y[li] = clamp8((k->ya * A + k->yr * R + k->yg * G + k->yb * B + 32768) >> 16);
-                    o->ya[li] = (uint8_t)A;
-                    sb += B;
-                    sg += G;
-                    sr += R;
-                    sa += A;
-                }
+        for (int dy = 0; dy < 2; dy++) {
+            int sr = r + dy, have = src_w - x0 > n ? n : src_w - x0;
+            const uint8_t *s = bgra + (size_t)sr * stride + (size_t)x0 * 4;
+            if (sr < src_h && have == n) {
+                rows[dy] = s;
+            } else {
+                uint8_t *p = pad + (size_t)dy * n * 4;
+                memset(p, 0, (size_t)n * 4);
+                if (sr < src_h && have > 0)
+                    memcpy(p, s, (size_t)have * 4);
+                rows[dy] = p;
             }
-            /* Averages of premultiplied values over the 2x2 block: shift by 18 = /4 and 16.16. */
-            size_t ci = (size_t)(r / 2) * o->cw + c / 2;
-            o->u[ci] = clamp8((k->ca * sa + k->ur * sr + k->ug * sg + k->ub * sb + 131072) >> 18);
-            o->v[ci] = clamp8((k->ca * sa + k->vr * sr + k->vg * sg + k->vb * sb + 131072) >> 18);
-            o->ca[ci] = (uint8_t)((sa + 2) >> 2);
+            luma_row(k, rows[dy], o->y + (size_t)sr * o->w + x0, o->ya + (size_t)sr * o->w + x0, n);
         }
+        size_t ci = (size_t)(r / 2) * o->cw + x0 / 2;
+        chroma_row(k, rows[0], rows[1], o->u + ci, o->v + ci, o->ca + ci, n / 2);
     }
+    free(pad);
 
     int b0 = x0 / GV_YUVA_BLOCK, b1 = (x1 - 1) / GV_YUVA_BLOCK;
-    for (int r = y0; r < y1; r++) {
-        for (int b = b0; b <= b1; b++) {
-            int c0 = b * GV_YUVA_BLOCK, n = o->w - c0 < GV_YUVA_BLOCK ? o->w - c0 : GV_YUVA_BLOCK;
-            o->lclass[(size_t)r * o->nb + b] = classify(o->ya + (size_t)r * o->w + c0, n);
-        }
-    }
-    for (int r = y0 / 2; r < y1 / 2; r++) {
-        for (int b = b0; b <= b1; b++) {
-            int c0 = b * (GV_YUVA_BLOCK / 2);
-            int n = o->cw - c0 < GV_YUVA_BLOCK / 2 ? o->cw - c0 : GV_YUVA_BLOCK / 2;
-            o->cclass[(size_t)r * o->nb + b] = classify(o->ca + (size_t)r * o->cw + c0, n);
-        }
-    }
+    for (int r = y0; r < y1; r++)
+        classify_row(o->ya + (size_t)r * o->w, o->w, GV_YUVA_BLOCK, b0, b1,
+                     o->lclass + (size_t)r * o->nb);
+    for (int r = y0 / 2; r < y1 / 2; r++)
+        classify_row(o->ca + (size_t)r * o->cw, o->cw, GV_YUVA_BLOCK / 2, b0, b1,
+                     o->cclass + (size_t)r * o->nb);
 }
 
 /* The hot loop. 16-bit intermediates (d * (255 - a) + 128 + 255 <= 65535) keep it in
- * 16-bit vector lanes; optimised even in debug builds so tests and benches agree. */
-__attribute__((optimize("O3"))) static void blend_span(uint8_t *restrict d,
-                                                        const uint8_t *restrict s,
-                                                        const uint8_t *restrict a, int n)
+ * 16-bit vector lanes. Inlined into each build of blend_plane. */
+static inline __attribute__((always_inline)) void
+blend_span(uint8_t *restrict d, const uint8_t *restrict s, const uint8_t *restrict a, int n)
 {
     for (int i = 0; i < n; i++) {
         uint16_t t = (uint16_t)(d[i] * (uint16_t)(255 - a[i]) + 128);
@@ -164,9 +193,9 @@ __attribute__((optimize("O3"))) static void blend_span(uint8_t *restrict d,
 
 /* One plane: card rows [r0, r1) and columns [c0, c1) (card coordinates) onto the plane dst
  * with the card's corner at (ox, oy). Consecutive blocks of the same class form one span. */
-__attribute__((optimize("O3"))) static void
-blend_plane(uint8_t *dst, int dst_ls, int ox, int oy, const uint8_t *src, const uint8_t *alpha,
-            int src_ls, const uint8_t *cls, int nb, int bw, int r0, int r1, int c0, int c1)
+GV_HOT static void blend_plane(uint8_t *dst, int dst_ls, int ox, int oy, const uint8_t *src,
+                               const uint8_t *alpha, int src_ls, const uint8_t *cls, int nb, int bw,
+                               int r0, int r1, int c0, int c1)
 {
     for (int r = r0; r < r1; r++) {
         uint8_t *d = dst + (ptrdiff_t)(oy + r) * dst_ls + ox;
@@ -211,6 +240,6 @@ void gv_yuva_blend(const gv_yuva_t *o, int x, int y, uint8_t *const planes[3],
     if (r0 >= r1 || c0 >= c1)
         return;
     for (int p = 1; p <= 2; p++)
-        blend_plane(planes[p], linesize[p], cx, cy, p == 1 ? o->u : o->v, o->ca, o->cw, o->cclass, o->nb, GV_YUVA_BLOCK / 2, r0,
-                    r1, c0, c1);
+        blend_plane(planes[p], linesize[p], cx, cy, p == 1 ? o->u : o->v, o->ca, o->cw, o->cclass,
+                    o->nb, GV_YUVA_BLOCK / 2, r0, r1, c0, c1);
 }

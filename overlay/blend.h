@@ -17,14 +17,14 @@
 enum { GV_BLOCK_CLEAR = 0, GV_BLOCK_OPAQUE = 1, GV_BLOCK_MIXED = 2 };
 
 typedef struct {
-    int w, h;          /* luma size, both even */
-    int cw, ch;        /* chroma size: w / 2, h / 2 */
-    int nb;            /* blocks per row (luma and chroma rows alike) */
+    int w, h;   /* luma size, both even */
+    int cw, ch; /* chroma size: w / 2, h / 2 */
+    int nb;     /* blocks per row (luma and chroma rows alike) */
     gv_colorspace_t cs;
-    uint8_t *y, *ya;   /* premultiplied luma and its alpha; stride w */
+    uint8_t *y, *ya;     /* premultiplied luma and its alpha; stride w */
     uint8_t *u, *v, *ca; /* premultiplied chroma and its alpha; stride cw */
-    uint8_t *lclass;   /* h rows of nb block classes */
-    uint8_t *cclass;   /* ch rows of nb block classes */
+    uint8_t *lclass;     /* h rows of nb block classes */
+    uint8_t *cclass;     /* ch rows of nb block classes */
 } gv_yuva_t;
 
 /* Allocates a fully transparent w x h overlay (w, h rounded up to even). 0 or GV_ENOMEM. */

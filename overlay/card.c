@@ -18,13 +18,13 @@
 #define DEFAULT_FONT "Noto Sans, Noto Sans CJK JP"
 /* Appended to every family list so Arabic and Hebrew match the Noto look. */
 #define SCRIPT_FONTS "Noto Sans Arabic, Noto Sans Hebrew"
-#define REF_H 200.0     /* design height in units */
-#define PAD 18.0        /* inner padding */
-#define BAR_W 6.0       /* accent bar */
-#define TIMER_W 142.0   /* timer block width */
-#define HL_MS 600       /* new-bid highlight duration */
-#define HL_STEP_MS 50   /* highlight animation frame */
-#define URGENT_S 10     /* countdown turns red at or below this many seconds */
+#define REF_H 200.0   /* design height in units */
+#define PAD 18.0      /* inner padding */
+#define BAR_W 6.0     /* accent bar */
+#define TIMER_W 142.0 /* timer block width */
+#define HL_MS 600     /* new-bid highlight duration */
+#define HL_STEP_MS 50 /* highlight animation frame */
+#define URGENT_S 10   /* countdown turns red at or below this many seconds */
 
 enum { TIMER_NONE = -2, TIMER_ENDED_STATE = -1 };
 
@@ -38,7 +38,7 @@ struct gv_card {
     int w, h;
     double scale; /* card px per 720p-reference px */
     double u;     /* px per unit */
-    double uw; /* card width in units */
+    double uw;    /* card width in units */
 
     cairo_surface_t *base, *out, *image;
     PangoFontMap *fm;
@@ -52,8 +52,8 @@ struct gv_card {
 
     bool dirty_static, dirty_bid;
     bool hl_pending;
-    int64_t hl_start; /* -1 when no highlight runs */
-    int hl_step;      /* -1 when none shown */
+    int64_t hl_start;  /* -1 when no highlight runs */
+    int hl_step;       /* -1 when none shown */
     int64_t timer_key; /* TIMER_NONE, TIMER_ENDED_STATE or the remaining seconds shown */
     bool drawn;
 
@@ -61,6 +61,8 @@ struct gv_card {
     double cx0, cx1; /* content column */
     box_t title_b, badge_b, bid_b, line_b, timer_b, amount_b, leader_b, timer_text_b;
     char timer_text[32];
+    char amount_text[64]; /* what the amount layout holds, its room and width (units) */
+    double amount_room, amount_w;
 };
 
 /* --- small helpers ----------------------------------------------------------------------- */
@@ -161,8 +163,8 @@ static void set_attrs(gv_card_t *c, PangoLayout *l, double spacing, bool tabular
 {
     PangoAttrList *al = pango_attr_list_new();
     if (spacing > 0)
-        pango_attr_list_insert(al, pango_attr_letter_spacing_new((int)(spacing * c->u *
-                                                                       PANGO_SCALE)));
+        pango_attr_list_insert(al,
+                               pango_attr_letter_spacing_new((int)(spacing * c->u * PANGO_SCALE)));
     if (tabular)
         pango_attr_list_insert(al, pango_attr_font_features_new("tnum 1"));
     pango_layout_set_attributes(l, al);
@@ -292,9 +294,9 @@ void gv_card_destroy(gv_card_t *c)
 {
     if (!c)
         return;
-    PangoLayout *ls[] = {c->title,   c->badge,    c->labels[0], c->labels[1], c->labels[2],
-                         c->labels[3], c->cap_bid, c->cap_time, c->amount,    c->leader,
-                         c->timer};
+    PangoLayout *ls[] = {c->title,     c->badge,     c->labels[0], c->labels[1],
+                         c->labels[2], c->labels[3], c->cap_bid,   c->cap_time,
+                         c->amount,    c->leader,    c->timer};
     for (size_t i = 0; i < sizeof(ls) / sizeof(ls[0]); i++)
         if (ls[i])
             g_object_unref(ls[i]);
@@ -356,8 +358,7 @@ int gv_card_set_lot(gv_card_t *c, const gv_lot_t *lot, const uint8_t *image_bgra
         c->image_w = c->image_h = c->image_stride = 0;
         if (image_bgra && image_w > 0 && image_h > 0 && image_w <= 8192 && image_h <= 8192 &&
             image_stride >= image_w * 4) {
-            cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, image_w,
-                                                            image_h);
+            cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, image_w, image_h);
             if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
                 cairo_surface_destroy(s);
                 return GV_ENOMEM;
@@ -542,15 +543,22 @@ static cairo_t *clipped(gv_card_t *c, gv_rect_t r)
     return cr;
 }
 
-static void draw_bid(gv_card_t *c)
+/* The bid block: caption and amount (with the highlight), and when line_too is set the leader
+ * line as well. A highlight frame alone repaints just the amount's wash. Returns the area
+ * repainted. */
+static gv_rect_t draw_bid(gv_card_t *c, bool line_too)
 {
     double u = c->u, tw, th;
     gv_rect_t r = to_px(c, c->bid_b), rl = to_px(c, c->line_b);
+    if (!line_too && c->amount_text[0])
+        r = to_px(c, (box_t){c->cx0 - 8, 100, c->amount_w + 16, 48});
     restore_rect(c, r);
-    restore_rect(c, rl);
+    if (line_too)
+        restore_rect(c, rl);
     cairo_t *cr = cairo_create(c->out);
     cairo_rectangle(cr, r.x, r.y, r.w, r.h);
-    cairo_rectangle(cr, rl.x, rl.y, rl.w, rl.h);
+    if (line_too)
+        cairo_rectangle(cr, rl.x, rl.y, rl.w, rl.h);
     cairo_clip(cr);
     const gv_lot_t *l = &c->lot;
 
@@ -562,17 +570,23 @@ static void draw_bid(gv_card_t *c)
     set_rgb(cr, 0x9AA1AD, 1.0);
     show_at(c, cr, c->cap_bid, c->cx0, 94);
 
-    /* Amount: 42 units, shrunk to fit its column. */
+    /* Amount: 42 units, shrunk to fit its column; laid out again only when it changes. */
     char amount[64];
     gv_lot_format_amount(l->current_bid, l->currency, amount, sizeof(amount));
     double room = c->bid_b.x + c->bid_b.w - c->cx0 - 10;
-    set_font(c, c->amount, 42, PANGO_WEIGHT_BOLD);
-    set_text(c->amount, amount);
-    text_size(c, c->amount, &tw, &th);
-    if (tw > room) {
-        set_font(c, c->amount, fmax(16, 42 * room / tw), PANGO_WEIGHT_BOLD);
+    if (strcmp(amount, c->amount_text) != 0 || room != c->amount_room) {
+        set_font(c, c->amount, 42, PANGO_WEIGHT_BOLD);
+        set_text(c->amount, amount);
         text_size(c, c->amount, &tw, &th);
+        if (tw > room) {
+            set_font(c, c->amount, fmax(16, 42 * room / tw), PANGO_WEIGHT_BOLD);
+            text_size(c, c->amount, &tw, &th);
+        }
+        snprintf(c->amount_text, sizeof(c->amount_text), "%s", amount);
+        c->amount_room = room;
+        c->amount_w = tw;
     }
+    tw = c->amount_w;
     c->amount_b = (box_t){c->cx0, 98, tw, 50};
     uint32_t colour = 0xFFFFFF;
     if (c->hl_step >= 0) {
@@ -590,6 +604,10 @@ static void draw_bid(gv_card_t *c)
     }
     set_rgb(cr, colour, 1.0);
     show_at(c, cr, c->amount, c->cx0, 139);
+    if (!line_too) {
+        cairo_destroy(cr);
+        return r;
+    }
 
     /* "@leader · 12 bids": the name in white, the rest grey. */
     char line[256];
@@ -631,6 +649,8 @@ static void draw_bid(gv_card_t *c)
     c->leader_b = (box_t){c->cx0, 158, tw, 24};
     show_at(c, cr, c->leader, c->cx0, 176);
     cairo_destroy(cr);
+    rect_union(&r, rl);
+    return r;
 }
 
 void gv_card_format_countdown(int64_t remaining_ms, char *out, size_t outlen)
@@ -667,8 +687,7 @@ static void draw_timer(gv_card_t *c)
     cairo_t *cr = clipped(c, r);
     bool ended = c->timer_key <= 0;
     bool urgent = !ended && c->timer_key <= URGENT_S;
-    gv_card_format_countdown(ended ? 0 : c->timer_key * 1000, c->timer_text,
-                             sizeof(c->timer_text));
+    gv_card_format_countdown(ended ? 0 : c->timer_key * 1000, c->timer_text, sizeof(c->timer_text));
 
     if (!ended) {
         set_text(c->cap_time, "TIME LEFT");
@@ -734,9 +753,7 @@ bool gv_card_render(gv_card_t *c, int64_t now_ms, gv_rect_t *dirty)
         c->drawn = true;
     }
     if (bid) {
-        draw_bid(c);
-        rect_union(&d, to_px(c, c->bid_b));
-        rect_union(&d, to_px(c, c->line_b));
+        rect_union(&d, draw_bid(c, c->dirty_bid || d.w > 0));
         c->dirty_bid = false;
     }
     if (timer) {

@@ -20,9 +20,9 @@ typedef struct {
 typedef struct {
     int card_w, card_h; /* size at the 720p reference, e.g. 640 x 200 */
     int frame_w, frame_h;
-    int margin;         /* px at 720p; the card never gets wider than frame_w - 2 margins */
-    const char *font;   /* pango family list; NULL = Noto Sans + CJK (emoji by fallback) */
-    uint32_t accent;    /* 0xRRGGBB */
+    int margin;       /* px at 720p; the card never gets wider than frame_w - 2 margins */
+    const char *font; /* pango family list; NULL = Noto Sans + CJK (emoji by fallback) */
+    uint32_t accent;  /* 0xRRGGBB */
 } gv_card_params_t;
 
 /* Parts whose layout the tests inspect. */
@@ -40,7 +40,7 @@ typedef struct {
     int text_w, text_h; /* the text's logical size, px */
     bool ellipsized;
     int unknown_glyphs;
-    const char *text;   /* the text as set on the layout (valid until the next render) */
+    const char *text; /* the text as set on the layout (valid until the next render) */
 } gv_card_part_info_t;
 
 gv_card_t *gv_card_create(const gv_card_params_t *p);

@@ -92,8 +92,8 @@ void gv_composer_set_lot(gv_composer_t *c, const gv_lot_t *lot, uint64_t version
         c->version = 0;
         return;
     }
-    if (c->visible && version == c->version && image_bgra == c->image &&
-        image_w == c->image_w && image_h == c->image_h && image_stride == c->image_stride)
+    if (c->visible && version == c->version && image_bgra == c->image && image_w == c->image_w &&
+        image_h == c->image_h && image_stride == c->image_stride)
         return;
     if (gv_card_set_lot(c->card, lot, image_bgra, image_w, image_h, image_stride) != 0) {
         gv_log(GV_LOG_WARN, "overlay", "lot %s: card update failed", lot->id);

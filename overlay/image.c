@@ -189,8 +189,8 @@ fail:
     return rc;
 }
 
-int gv_image_load(const char *url_or_path, size_t max_bytes, int timeout_ms, uint8_t **bgra,
-                  int *w, int *h, int *stride)
+int gv_image_load(const char *url_or_path, size_t max_bytes, int timeout_ms, uint8_t **bgra, int *w,
+                  int *h, int *stride)
 {
     int rc;
     uint8_t *data = NULL, *out = NULL;
@@ -243,8 +243,8 @@ int gv_image_load(const char *url_or_path, size_t max_bytes, int timeout_ms, uin
     }
     int full;
     enum AVPixelFormat fmt = unj((enum AVPixelFormat)frame->format, &full);
-    sws = sws_getContext(sw, sh, fmt, dw, dh, AV_PIX_FMT_BGRA,
-                         dw < sw ? SWS_AREA : SWS_BICUBIC, NULL, NULL, NULL);
+    sws = sws_getContext(sw, sh, fmt, dw, dh, AV_PIX_FMT_BGRA, dw < sw ? SWS_AREA : SWS_BICUBIC,
+                         NULL, NULL, NULL);
     if (!sws) {
         rc = GV_EUNSUPP;
         what = "unsupported pixel format";
@@ -263,8 +263,8 @@ int gv_image_load(const char *url_or_path, size_t max_bytes, int timeout_ms, uin
     out = mem;
     uint8_t *dst[4] = {out, NULL, NULL, NULL};
     int dst_ls[4] = {ostride, 0, 0, 0};
-    if (sws_scale(sws, (const uint8_t *const *)frame->data, frame->linesize, 0, sh, dst,
-                  dst_ls) != dh) {
+    if (sws_scale(sws, (const uint8_t *const *)frame->data, frame->linesize, 0, sh, dst, dst_ls) !=
+        dh) {
         rc = GV_ECODEC;
         what = "pixel conversion failed";
         goto fail;

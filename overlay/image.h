@@ -17,8 +17,8 @@
  * each. Errors: GV_EINVAL (not a URL or absolute path), GV_ENOENT (404 / no such file),
  * GV_ETIMEDOUT, GV_ETOOBIG (more than max_bytes or too many pixels), GV_EUNSUPP (not
  * PNG/JPEG/WebP), GV_ECODEC (corrupt image), GV_EIO, GV_ENOMEM; the reason is logged. */
-int gv_image_load(const char *url_or_path, size_t max_bytes, int timeout_ms, uint8_t **bgra,
-                  int *w, int *h, int *stride);
+int gv_image_load(const char *url_or_path, size_t max_bytes, int timeout_ms, uint8_t **bgra, int *w,
+                  int *h, int *stride);
 
 /* Premultiplies straight-alpha BGRA in place (exposed for tests). */
 void gv_image_premultiply(uint8_t *bgra, int w, int h, int stride);

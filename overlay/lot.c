@@ -79,8 +79,8 @@ static bool text_ok(const char *s, size_t n)
 
 /* Copies the string member `name` into out (capacity cap, so at most cap-1 bytes). Absent or
  * null: "" when optional, an error when required. min_len applies to present values. */
-static int get_string(const cJSON *obj, const char *name, bool required, size_t min_len,
-                      char *out, size_t cap, char *err, size_t errlen)
+static int get_string(const cJSON *obj, const char *name, bool required, size_t min_len, char *out,
+                      size_t cap, char *err, size_t errlen)
 {
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
     out[0] = '\0';
@@ -106,9 +106,9 @@ static int get_string(const cJSON *obj, const char *name, bool required, size_t 
 
 int gv_currency_exponent(const char *currency)
 {
-    static const char *const zero[] = {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF",
-                                       "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV",
-                                       "XAF", "XOF", "XPF"};
+    static const char *const zero[] = {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY",
+                                       "KMF", "KRW", "PYG", "RWF", "UGX", "UYI",
+                                       "VND", "VUV", "XAF", "XOF", "XPF"};
     static const char *const three[] = {"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"};
     if (!currency)
         return 2;
@@ -161,8 +161,8 @@ static int amount_from_json(const cJSON *it, const char *name, int exponent, int
 }
 
 /* Optional amount: absent/null leaves *present false. */
-static int get_amount(const cJSON *obj, const char *name, int exponent, int64_t *out,
-                      bool *present, char *err, size_t errlen)
+static int get_amount(const cJSON *obj, const char *name, int exponent, int64_t *out, bool *present,
+                      char *err, size_t errlen)
 {
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
     *present = false;
@@ -276,8 +276,7 @@ static int parse_rfc3339(const char *s, int64_t *ms_out)
 }
 
 /* ends_at: absent/null -> *present false; number = unix seconds; string = RFC 3339. */
-static int get_ends_at(const cJSON *obj, int64_t *ms_out, bool *present, char *err,
-                       size_t errlen)
+static int get_ends_at(const cJSON *obj, int64_t *ms_out, bool *present, char *err, size_t errlen)
 {
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, "ends_at");
     *present = false;
@@ -421,10 +420,8 @@ int gv_lot_parse(const char *json, size_t len, gv_lot_t *out, char *err, size_t 
 
     if ((rc = get_string(root, "id", true, 1, lot.id, sizeof(lot.id), err, errlen)) ||
         (rc = get_string(root, "title", true, 1, lot.title, sizeof(lot.title), err, errlen)) ||
-        (rc = get_string(root, "image", false, 0, lot.image, sizeof(lot.image), err,
-                         errlen)) ||
-        (rc = get_string(root, "leader", false, 0, lot.leader, sizeof(lot.leader), err,
-                         errlen)) ||
+        (rc = get_string(root, "image", false, 0, lot.image, sizeof(lot.image), err, errlen)) ||
+        (rc = get_string(root, "leader", false, 0, lot.leader, sizeof(lot.leader), err, errlen)) ||
         (rc = get_string(root, "currency", true, 1, lot.currency, sizeof(lot.currency), err,
                          errlen)))
         goto fail;
@@ -444,10 +441,9 @@ int gv_lot_parse(const char *json, size_t len, gv_lot_t *out, char *err, size_t 
     }
     int exp10 = gv_currency_exponent(lot.currency);
     bool has_start, has_current, has_end;
-    if ((rc = get_amount(root, "starting_bid", exp10, &lot.starting_bid, &has_start, err,
-                         errlen)) ||
-        (rc = get_amount(root, "current_bid", exp10, &lot.current_bid, &has_current, err,
-                         errlen)))
+    if ((rc =
+             get_amount(root, "starting_bid", exp10, &lot.starting_bid, &has_start, err, errlen)) ||
+        (rc = get_amount(root, "current_bid", exp10, &lot.current_bid, &has_current, err, errlen)))
         goto fail;
     if (!has_start && !has_current) {
         rc = fail(err, errlen, "current_bid: required (or starting_bid)");
@@ -483,16 +479,14 @@ int gv_bid_parse(const char *json, size_t len, const char *currency, gv_bid_t *o
         return rc;
     int exp10 = gv_currency_exponent(currency);
     bool has_amount, has_end;
-    if ((rc = get_string(root, "lot_id", true, 1, bid.lot_id, sizeof(bid.lot_id), err,
-                         errlen)) ||
+    if ((rc = get_string(root, "lot_id", true, 1, bid.lot_id, sizeof(bid.lot_id), err, errlen)) ||
         (rc = get_amount(root, "amount", exp10, &bid.amount, &has_amount, err, errlen)))
         goto fail;
     if (!has_amount) {
         rc = fail(err, errlen, "amount: required");
         goto fail;
     }
-    if ((rc = get_string(root, "bidder", true, 1, bid.bidder, sizeof(bid.bidder), err,
-                         errlen)) ||
+    if ((rc = get_string(root, "bidder", true, 1, bid.bidder, sizeof(bid.bidder), err, errlen)) ||
         (rc = get_count(root, "bid_count", -1, &bid.bid_count, err, errlen)) ||
         (rc = get_ends_at(root, &bid.ends_at_ms, &has_end, err, errlen)))
         goto fail;
@@ -524,11 +518,10 @@ static const char *currency_symbol(const char *c)
 {
     static const struct {
         const char *code, *sym;
-    } tab[] = {{"USD", "$"},   {"EUR", "€"},    {"GBP", "£"},   {"JPY", "¥"},
-               {"CNY", "CN¥"}, {"KRW", "₩"},    {"INR", "₹"},   {"CAD", "CA$"},
-               {"AUD", "A$"},  {"NZD", "NZ$"},  {"HKD", "HK$"}, {"SGD", "S$"},
-               {"TWD", "NT$"}, {"MXN", "MX$"},  {"BRL", "R$"},  {"ILS", "₪"},
-               {"VND", "₫"},   {"PHP", "₱"},    {"THB", "฿"},   {"TRY", "₺"}};
+    } tab[] = {{"USD", "$"},   {"EUR", "€"},  {"GBP", "£"},   {"JPY", "¥"},   {"CNY", "CN¥"},
+               {"KRW", "₩"},   {"INR", "₹"},  {"CAD", "CA$"}, {"AUD", "A$"},  {"NZD", "NZ$"},
+               {"HKD", "HK$"}, {"SGD", "S$"}, {"TWD", "NT$"}, {"MXN", "MX$"}, {"BRL", "R$"},
+               {"ILS", "₪"},   {"VND", "₫"},  {"PHP", "₱"},   {"THB", "฿"},   {"TRY", "₺"}};
     for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
         if (strcmp(c, tab[i].code) == 0)
             return tab[i].sym;

@@ -3,7 +3,8 @@
  * the lot from the marketplace backend. Streams without an overlay never reach this code.
  *
  * Threads: gv_overlay_push is called on the ingest thread and only enqueues (bounded queue;
- * when full, the oldest non-keyframe units are dropped and counted). The worker thread decodes,
+ * when full, the incoming unit and everything up to the next keyframe are dropped and counted,
+ * so the decoder never sees a broken reference). The worker thread decodes,
  * composes and encodes, then calls gv_pkg_push with the re-encoded video and the untouched
  * audio. Lot updates arrive on the HTTP thread and apply to the first frame composed after. */
 #ifndef GV_OVERLAY_H

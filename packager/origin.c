@@ -10,6 +10,7 @@
 #include <event2/keyvalq_struct.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -513,6 +514,59 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Transcode-worker counters of streams with an overlay. */
+static void serve_overlay_metrics(gv_origin_t *o, struct evbuffer *buf)
+{
+    static const struct {
+        const char *name, *type;
+        size_t off;
+    } rows[] = {
+        {"gavel_overlay_frames_in_total", "counter", offsetof(gv_overlay_stats_t, frames_in)},
+        {"gavel_overlay_frames_dropped_total", "counter",
+         offsetof(gv_overlay_stats_t, frames_dropped)},
+        {"gavel_overlay_frames_out_total", "counter", offsetof(gv_overlay_stats_t, frames_out)},
+        {"gavel_overlay_audio_out_total", "counter", offsetof(gv_overlay_stats_t, audio_out)},
+        {"gavel_overlay_decode_errors_total", "counter",
+         offsetof(gv_overlay_stats_t, decode_errors)},
+        {"gavel_overlay_encode_errors_total", "counter",
+         offsetof(gv_overlay_stats_t, encode_errors)},
+        {"gavel_overlay_decode_us_total", "counter", offsetof(gv_overlay_stats_t, decode_us)},
+        {"gavel_overlay_compose_us_total", "counter", offsetof(gv_overlay_stats_t, compose_us)},
+        {"gavel_overlay_encode_us_total", "counter", offsetof(gv_overlay_stats_t, encode_us)},
+    };
+    gv_overlay_stats_t *st = calloc(o->n_streams ? o->n_streams : 1, sizeof(*st));
+    bool *has = calloc(o->n_streams ? o->n_streams : 1, sizeof(*has));
+    if (!st || !has)
+        goto done;
+    bool any = false;
+    for (size_t i = 0; i < o->n_streams; i++) {
+        gv_overlay_t *ov = gv_stream_overlay(o->streams[i].stream);
+        if (ov) {
+            gv_overlay_stats(ov, &st[i]);
+            has[i] = any = true;
+        }
+    }
+    if (!any)
+        goto done;
+    for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+        evbuffer_add_printf(buf, "# TYPE %s %s\n", rows[r].name, rows[r].type);
+        for (size_t i = 0; i < o->n_streams; i++)
+            if (has[i])
+                evbuffer_add_printf(buf, "%s{stream=\"%s\"} %llu\n", rows[r].name,
+                                    o->streams[i].name,
+                                    (unsigned long long)*(const uint64_t *)((const char *)&st[i] +
+                                                                           rows[r].off));
+    }
+    evbuffer_add_printf(buf, "# TYPE gavel_overlay_queue_depth gauge\n");
+    for (size_t i = 0; i < o->n_streams; i++)
+        if (has[i])
+            evbuffer_add_printf(buf, "gavel_overlay_queue_depth{stream=\"%s\"} %d\n",
+                                o->streams[i].name, st[i].queue_depth);
+done:
+    free(st);
+    free(has);
+}
+
 static void serve_metrics(gv_origin_t *o, struct evhttp_request *req)
 {
     struct evbuffer *buf = evbuffer_new();
@@ -560,6 +614,7 @@ static void serve_metrics(gv_origin_t *o, struct evhttp_request *req)
                             o->streams[i].name, n);
     }
     free(samples);
+    serve_overlay_metrics(o, buf);
     set_common_headers(o, req);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; version=0.0.4; charset=utf-8");

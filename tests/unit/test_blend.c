@@ -11,13 +11,13 @@
 #include "overlay/blend.h"
 #include "testlib.h"
 
-#define GUARD 16   /* bytes of sentinel around each plane row */
+#define GUARD 16 /* bytes of sentinel around each plane row */
 #define SENTINEL 0xA5
 
 typedef struct {
     int w, h, cw, ch;
     int ls[3];
-    uint8_t *buf[3];   /* with guard bands */
+    uint8_t *buf[3]; /* with guard bands */
     uint8_t *planes[3];
 } frame_t;
 
@@ -173,8 +173,7 @@ static double float_check(const uint8_t *card, int stride, int w, int h, int x, 
     return worst;
 }
 
-static void solid(uint8_t *px, int w, int h, int stride, uint8_t b, uint8_t g, uint8_t r,
-                  uint8_t a)
+static void solid(uint8_t *px, int w, int h, int stride, uint8_t b, uint8_t g, uint8_t r, uint8_t a)
 {
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
@@ -195,8 +194,8 @@ static void check_colour(gv_colorspace_t cs, uint8_t r, uint8_t g, uint8_t b, in
     GV_CHECK_INT(gv_yuva_init(&o, 4, 4, cs), 0);
     gv_yuva_convert(&o, px, 16, 4, 4, 0, 0, 4, 4);
     if (o.y[5] != ey || o.u[1] != eu || o.v[1] != ev || o.ya[0] != 255 || o.ca[3] != 255) {
-        fprintf(stderr, "line %d: rgb(%d,%d,%d) -> yuv(%d,%d,%d), expected (%d,%d,%d)\n", line,
-                r, g, b, o.y[5], o.u[1], o.v[1], ey, eu, ev);
+        fprintf(stderr, "line %d: rgb(%d,%d,%d) -> yuv(%d,%d,%d), expected (%d,%d,%d)\n", line, r,
+                g, b, o.y[5], o.u[1], o.v[1], ey, eu, ev);
         gv_test_failures++;
     }
     GV_CHECK_INT(o.lclass[0], GV_BLOCK_OPAQUE);
@@ -293,10 +292,10 @@ static void test_positions_and_clipping(void)
             GV_CHECK_INT(gv_yuva_init(&o, w, h, (gv_colorspace_t)cs), 0);
             gv_yuva_convert(&o, card, stride, w, h, 0, 0, w, h);
             /* Corners, odd offsets, each edge crossed, fully outside. */
-            const int pos[][2] = {{0, 0},         {3, 5},          {-7, 4},
-                                  {4, -9},        {-w + 3, -h + 3}, {fw - w / 2, 6},
-                                  {5, fh - h / 3}, {fw - 3, fh - 3}, {fw - w, fh - h},
-                                  {-w / 2, fh / 2}, {fw + 2, 0},    {-w - 4, -h - 4},
+            const int pos[][2] = {{0, 0},           {3, 5},           {-7, 4},
+                                  {4, -9},          {-w + 3, -h + 3}, {fw - w / 2, 6},
+                                  {5, fh - h / 3},  {fw - 3, fh - 3}, {fw - w, fh - h},
+                                  {-w / 2, fh / 2}, {fw + 2, 0},      {-w - 4, -h - 4},
                                   {fw / 2 + 1, -3}};
             for (size_t pi = 0; pi < sizeof(pos) / sizeof(pos[0]); pi++) {
                 int x = pos[pi][0], y = pos[pi][1];
@@ -306,12 +305,11 @@ static void test_positions_and_clipping(void)
                 gv_yuva_blend(&o, x, y, got.planes, got.ls, fw, fh);
                 ref_blend(&o, x, y, &want);
                 if (!frames_equal(&got, &want)) {
-                    fprintf(stderr, "frame %dx%d card %dx%d at (%d,%d) cs %d: mismatch\n", fw,
-                            fh, w, h, x, y, cs);
+                    fprintf(stderr, "frame %dx%d card %dx%d at (%d,%d) cs %d: mismatch\n", fw, fh,
+                            w, h, x, y, cs);
                     gv_test_failures++;
                 }
-                double err = float_check(card, stride, w, h, x, y, &f, &got,
-                                         (gv_colorspace_t)cs);
+                double err = float_check(card, stride, w, h, x, y, &f, &got, (gv_colorspace_t)cs);
                 if (err > 2.0) {
                     fprintf(stderr, "frame %dx%d at (%d,%d): float error %.2f\n", fw, fh, x, y,
                             err);
@@ -365,7 +363,7 @@ static void test_dirty_rect(void)
     GV_CHECK_INT(odd.ya[5], 0);
     GV_CHECK_INT(odd.ya[4], 255);
     GV_CHECK_INT(odd.ca[2], 128); /* two of four pixels covered: (510 + 2) / 4 */
-    GV_CHECK_INT(odd.ca[5], 64); /* one of four */
+    GV_CHECK_INT(odd.ca[5], 64);  /* one of four */
     gv_yuva_free(&odd);
     gv_yuva_free(&part);
     gv_yuva_free(&full);

@@ -17,8 +17,13 @@
 
 static gv_card_t *new_card(int frame_w, int frame_h)
 {
-    gv_card_params_t p = {.card_w = 640, .card_h = 200, .frame_w = frame_w, .frame_h = frame_h,
-                          .margin = 24, .font = NULL, .accent = 0xFFC400};
+    gv_card_params_t p = {.card_w = 640,
+                          .card_h = 200,
+                          .frame_w = frame_w,
+                          .frame_h = frame_h,
+                          .margin = 24,
+                          .font = NULL,
+                          .accent = 0xFFC400};
     return gv_card_create(&p);
 }
 
@@ -105,8 +110,7 @@ static void test_sample_card(void)
     uint8_t *img = NULL;
     int iw = 0, ih = 0, is = 0;
     GV_CHECK_INT(write_item_png("/tmp/gavel_test_item.png"), 0);
-    GV_CHECK_INT(gv_image_load("/tmp/gavel_test_item.png", 1 << 20, 2000, &img, &iw, &ih, &is),
-                 0);
+    GV_CHECK_INT(gv_image_load("/tmp/gavel_test_item.png", 1 << 20, 2000, &img, &iw, &ih, &is), 0);
     GV_CHECK_INT(iw, 300);
     GV_CHECK_INT(ih, 420);
 
@@ -192,17 +196,22 @@ static void check_title(gv_card_t *c, const char *title, bool expect_colour, int
 static void test_scripts_and_emoji(void)
 {
     gv_card_t *c = new_card(1280, 720);
-    check_title(c, "\xe9\x81\x8a\xe6\x88\xaf\xe7\x8e\x8b \xe9\x9d\x92\xe7\x9c\xbc\xe3\x81\xae"
-                   "\xe7\x99\xbd\xe9\xbe\x8d \xe5\x88\x9d\xe6\x9c\x9f 1999", false, __LINE__);
+    check_title(c,
+                "\xe9\x81\x8a\xe6\x88\xaf\xe7\x8e\x8b \xe9\x9d\x92\xe7\x9c\xbc\xe3\x81\xae"
+                "\xe7\x99\xbd\xe9\xbe\x8d \xe5\x88\x9d\xe6\x9c\x9f 1999",
+                false, __LINE__);
     check_title(c, "\xed\x8f\xac\xec\xbc\x93\xeb\xaa\xac \xec\xb9\xb4\xeb\x93\x9c", false,
                 __LINE__);
-    check_title(c, "\xd8\xa8\xd8\xb7\xd8\xa7\xd9\x82\xd8\xa9 \xd8\xa8\xd9\x88\xd9\x83\xd9\x8a"
-                   "\xd9\x85\xd9\x88\xd9\x86 \xd9\x86\xd8\xa7\xd8\xaf\xd8\xb1\xd8\xa9", false,
+    check_title(c,
+                "\xd8\xa8\xd8\xb7\xd8\xa7\xd9\x82\xd8\xa9 \xd8\xa8\xd9\x88\xd9\x83\xd9\x8a"
+                "\xd9\x85\xd9\x88\xd9\x86 \xd9\x86\xd8\xa7\xd8\xaf\xd8\xb1\xd8\xa9",
+                false, __LINE__);
+    check_title(c,
+                "\xd7\x9b\xd7\xa8\xd7\x98\xd7\x99\xd7\xa1 \xd7\xa0\xd7\x93\xd7\x99\xd7\xa8 "
+                "PSA 10",
+                false, __LINE__);
+    check_title(c, "\xf0\x9f\x94\xa5\xf0\x9f\x94\xa5 Charizard \xf0\x9f\x92\x8e\xe2\x9a\xa1", true,
                 __LINE__);
-    check_title(c, "\xd7\x9b\xd7\xa8\xd7\x98\xd7\x99\xd7\xa1 \xd7\xa0\xd7\x93\xd7\x99\xd7\xa8 "
-                   "PSA 10", false, __LINE__);
-    check_title(c, "\xf0\x9f\x94\xa5\xf0\x9f\x94\xa5 Charizard \xf0\x9f\x92\x8e\xe2\x9a\xa1",
-                true, __LINE__);
     gv_card_destroy(c);
 
     /* The international sample: CJK + emoji + RTL in one title, an emoji in the name. */
@@ -212,10 +221,12 @@ static void test_scripts_and_emoji(void)
                             "Blue-Eyes 1st Edition");
     snprintf(lot.currency, sizeof(lot.currency), "JPY");
     lot.current_bid = 1250000;
-    snprintf(lot.leader, sizeof(lot.leader), "\xe3\x81\x95\xe3\x81\x8f\xe3\x82\x89 "
-                                             "\xf0\x9f\x8c\xb8");
-    snprintf(lot.labels[0], sizeof(lot.labels[0]), "\xe9\x80\x81\xe6\x96\x99\xe7\x84\xa1\xe6\x96"
-                                                   "\x99");
+    snprintf(lot.leader, sizeof(lot.leader),
+             "\xe3\x81\x95\xe3\x81\x8f\xe3\x82\x89 "
+             "\xf0\x9f\x8c\xb8");
+    snprintf(lot.labels[0], sizeof(lot.labels[0]),
+             "\xe9\x80\x81\xe6\x96\x99\xe7\x84\xa1\xe6\x96"
+             "\x99");
     gv_card_set_lot(c, &lot, NULL, 0, 0, 0);
     gv_card_render(c, T_END - 8000, NULL);
     gv_card_part_info_t pi;
@@ -227,7 +238,8 @@ static void test_scripts_and_emoji(void)
     count_colours(c, pi.box, &coloured, &red);
     GV_CHECK(coloured > 20); /* the cherry blossom */
     gv_card_part_info(c, GV_CARD_AMOUNT, &pi);
-    GV_CHECK_STR(pi.text, "\xc2\xa5" "1,250,000");
+    GV_CHECK_STR(pi.text, "\xc2\xa5"
+                          "1,250,000");
     GV_CHECK_INT(gv_card_write_png(c, "/tmp/gavel_card_intl.png"), 0);
     gv_card_destroy(c);
 }
@@ -454,6 +466,37 @@ static void test_image_errors(void)
     GV_CHECK(rc == GV_ECODEC || rc == 0); /* png may yield a partial image */
     if (rc == 0)
         free(img);
+    /* Big images are scaled down to GV_IMAGE_MAX_SIDE, aspect kept. */
+    cairo_surface_t *big = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 2000, 1000);
+    GV_CHECK_INT(cairo_surface_write_to_png(big, "/tmp/gavel_test_big.png"), CAIRO_STATUS_SUCCESS);
+    cairo_surface_destroy(big);
+    GV_CHECK_INT(gv_image_load("/tmp/gavel_test_big.png", 1 << 22, 2000, &img, &w, &h, &s), 0);
+    GV_CHECK_INT(w, GV_IMAGE_MAX_SIDE);
+    GV_CHECK_INT(h, GV_IMAGE_MAX_SIDE / 2);
+    GV_CHECK(s >= w * 4);
+    free(img);
+    /* JPEG and WebP, made by the ffmpeg CLI when it is there (Debian's has libwebp). */
+    static const char *const fmts[] = {"jpg", "webp"};
+    for (int i = 0; i < 2; i++) {
+        char cmd[256], path[64];
+        snprintf(path, sizeof(path), "/tmp/gavel_test_item.%s", fmts[i]);
+        snprintf(cmd, sizeof(cmd),
+                 "ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc2=size=320x240 "
+                 "-frames:v 1 %s >/dev/null 2>&1",
+                 path);
+        if (system(cmd) != 0) {
+            fprintf(stderr, "ffmpeg unavailable: %s not checked\n", fmts[i]);
+            continue;
+        }
+        rc = gv_image_load(path, 1 << 20, 2000, &img, &w, &h, &s);
+        GV_CHECK_INT(rc, 0);
+        if (rc == 0) {
+            GV_CHECK_INT(w, 320);
+            GV_CHECK_INT(h, 240);
+            GV_CHECK_INT(img[3], 255);
+            free(img);
+        }
+    }
     /* Premultiplication. */
     uint8_t px[8] = {200, 100, 50, 128, 10, 20, 30, 255};
     gv_image_premultiply(px, 2, 1, 8);
@@ -465,5 +508,4 @@ static void test_image_errors(void)
 
 GV_TEST_MAIN(GV_TEST(test_sample_card), GV_TEST(test_long_title_ellipsized),
              GV_TEST(test_scripts_and_emoji), GV_TEST(test_countdown), GV_TEST(test_state_badges),
-             GV_TEST(test_render_only_on_change), GV_TEST(test_scaling),
-             GV_TEST(test_image_errors))
+             GV_TEST(test_render_only_on_change), GV_TEST(test_scaling), GV_TEST(test_image_errors))

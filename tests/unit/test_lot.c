@@ -100,8 +100,7 @@ static void test_lot_unicode(void)
             "title: invalid UTF-8");
     BAD_LOT("{\"id\":\"x\",\"title\":\"a\\nb\",\"currency\":\"USD\",\"current_bid\":1}",
             "title: invalid UTF-8 or control");
-    BAD_LOT("{\"id\":\"x\",\"title\":\"a\\u0000b\",\"currency\":\"USD\",\"current_bid\":1}",
-            "");
+    BAD_LOT("{\"id\":\"x\",\"title\":\"a\\u0000b\",\"currency\":\"USD\",\"current_bid\":1}", "");
 }
 
 static void test_lot_missing_and_types(void)
@@ -110,7 +109,8 @@ static void test_lot_missing_and_types(void)
     BAD_LOT("{\"id\":\"x\",\"currency\":\"USD\",\"current_bid\":1}", "title: required");
     BAD_LOT("{\"id\":\"x\",\"title\":\"t\",\"current_bid\":1}", "currency: required");
     BAD_LOT("{" BASE "}", "current_bid: required");
-    BAD_LOT("{\"id\":7," "\"title\":\"t\",\"currency\":\"USD\",\"current_bid\":1}",
+    BAD_LOT("{\"id\":7,"
+            "\"title\":\"t\",\"currency\":\"USD\",\"current_bid\":1}",
             "id: expected a string");
     BAD_LOT("{\"id\":\"\",\"title\":\"t\",\"currency\":\"USD\",\"current_bid\":1}",
             "id: must not be empty");
@@ -190,32 +190,42 @@ static void test_lot_dates(void)
 {
     gv_lot_t lot;
     char err[256] = "";
-    GV_CHECK_INT(parse("{" BASE ",\"current_bid\":1,\"ends_at\":\"2024-05-01T18:30:00Z\"}", &lot,
-                       err),
-                 0);
+    GV_CHECK_INT(
+        parse("{" BASE ",\"current_bid\":1,\"ends_at\":\"2024-05-01T18:30:00Z\"}", &lot, err), 0);
     GV_CHECK_INT(lot.ends_at_ms, 1714588200000LL);
     GV_CHECK_INT(parse("{" BASE ",\"current_bid\":1,\"ends_at\":\"2024-05-01T20:30:00.25+02:00\"}",
                        &lot, err),
                  0);
     GV_CHECK_INT(lot.ends_at_ms, 1714588200250LL);
-    GV_CHECK_INT(parse("{" BASE ",\"current_bid\":1,\"ends_at\":\"2024-05-01t13:30:00-05:00\"}",
-                       &lot, err),
-                 0);
+    GV_CHECK_INT(
+        parse("{" BASE ",\"current_bid\":1,\"ends_at\":\"2024-05-01t13:30:00-05:00\"}", &lot, err),
+        0);
     GV_CHECK_INT(lot.ends_at_ms, 1714588200000LL);
-    GV_CHECK_INT(parse("{" BASE ",\"current_bid\":1,\"ends_at\":\"2024-02-29T00:00:00Z\"}", &lot,
-                       err),
-                 0);
+    GV_CHECK_INT(
+        parse("{" BASE ",\"current_bid\":1,\"ends_at\":\"2024-02-29T00:00:00Z\"}", &lot, err), 0);
     GV_CHECK_INT(lot.ends_at_ms, 1709164800000LL);
     GV_CHECK_INT(parse("{" BASE ",\"current_bid\":1,\"ends_at\":1714588200.5}", &lot, err), 0);
     GV_CHECK_INT(lot.ends_at_ms, 1714588200500LL);
 
     static const char *const bad[] = {
-        "2024-05-01 18:30:00Z",      "2024-05-01T18:30:00",       "2024-05-01T18:30Z",
-        "2024-13-01T18:30:00Z",      "2024-04-31T18:30:00Z",      "2023-02-29T00:00:00Z",
-        "2024-05-01T24:00:00Z",      "2024-05-01T18:60:00Z",      "2024-05-01T18:30:00+2:00",
-        "2024-05-01T18:30:00+02",    "2024-05-01T18:30:00.Z",     "2024-05-01T18:30:00Zjunk",
-        "1969-12-31T23:59:59Z",      "24-05-01T18:30:00Z",        "2024-05-01T18:30:00+24:00",
-        "2024-05-01T18:30:00.1234567890Z", "yesterday", "",
+        "2024-05-01 18:30:00Z",
+        "2024-05-01T18:30:00",
+        "2024-05-01T18:30Z",
+        "2024-13-01T18:30:00Z",
+        "2024-04-31T18:30:00Z",
+        "2023-02-29T00:00:00Z",
+        "2024-05-01T24:00:00Z",
+        "2024-05-01T18:60:00Z",
+        "2024-05-01T18:30:00+2:00",
+        "2024-05-01T18:30:00+02",
+        "2024-05-01T18:30:00.Z",
+        "2024-05-01T18:30:00Zjunk",
+        "1969-12-31T23:59:59Z",
+        "24-05-01T18:30:00Z",
+        "2024-05-01T18:30:00+24:00",
+        "2024-05-01T18:30:00.1234567890Z",
+        "yesterday",
+        "",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char body[256];
@@ -353,11 +363,10 @@ static void test_apply_bid(void)
 {
     gv_lot_t lot;
     char err[256] = "";
-    GV_CHECK_INT(parse("{" BASE ",\"current_bid\":10,\"bid_count\":4,\"ends_at\":100}", &lot,
-                       err),
+    GV_CHECK_INT(parse("{" BASE ",\"current_bid\":10,\"bid_count\":4,\"ends_at\":100}", &lot, err),
                  0);
-    gv_bid_t bid = {.lot_id = "lot-1", .amount = 1100, .bidder = "zed", .bid_count = -1,
-                    .ends_at_ms = -1};
+    gv_bid_t bid = {
+        .lot_id = "lot-1", .amount = 1100, .bidder = "zed", .bid_count = -1, .ends_at_ms = -1};
     GV_CHECK_INT(gv_lot_apply_bid(&lot, &bid, err, sizeof(err)), 0);
     GV_CHECK_INT(lot.current_bid, 1100);
     GV_CHECK_INT(lot.bid_count, 5);
@@ -379,13 +388,16 @@ static void test_format_amount(void)
     gv_lot_format_amount(125000, "USD", out, sizeof(out));
     GV_CHECK_STR(out, "$1,250.00");
     gv_lot_format_amount(1250, "JPY", out, sizeof(out));
-    GV_CHECK_STR(out, "\xc2\xa5" "1,250");
+    GV_CHECK_STR(out, "\xc2\xa5"
+                      "1,250");
     gv_lot_format_amount(1250, "EUR", out, sizeof(out));
-    GV_CHECK_STR(out, "\xe2\x82\xac" "12.50");
+    GV_CHECK_STR(out, "\xe2\x82\xac"
+                      "12.50");
     gv_lot_format_amount(7, "USD", out, sizeof(out));
     GV_CHECK_STR(out, "$0.07");
     gv_lot_format_amount(0, "GBP", out, sizeof(out));
-    GV_CHECK_STR(out, "\xc2\xa3" "0.00");
+    GV_CHECK_STR(out, "\xc2\xa3"
+                      "0.00");
     gv_lot_format_amount(100000000000000LL, "USD", out, sizeof(out));
     GV_CHECK_STR(out, "$1,000,000,000,000.00");
     gv_lot_format_amount(123456, "SEK", out, sizeof(out));

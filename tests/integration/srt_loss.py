@@ -1,0 +1,118 @@
+"""Scenario: SRT over a lossy link. The test creates two network namespaces joined by a veth pair
+(10.200.77.1 gavel side, 10.200.77.2 publisher side), puts netem (5% loss, 20 ms delay) on both
+ends so media packets and SRT's acknowledgements both suffer, runs gavel in the first namespace
+and ffmpeg publishing over SRT in the second, and checks that SRT's retransmissions hide the
+loss: the playlist passes the rule checker, the segments decode with ffmpeg without errors, and
+gavel's SRT statistics report retransmitted packets. The namespaces are removed on every exit
+path. Where the kernel has no netem (or namespaces are not allowed) the same loss and delay are
+applied by a userspace UDP relay on loopback instead (srt_common.LossyUdpRelay), and the test
+says so; it only skips when neither is possible.
+
+Run as: srt_loss.py /path/to/gavel (re-executes itself inside the gavel namespace)."""
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+import gvtest
+import srt_common
+
+NS_G = "gvsrt-g%d" % os.getpid()
+NS_P = "gvsrt-p%d" % os.getpid()
+ADDR_G, ADDR_P = "10.200.77.1", "10.200.77.2"
+KEY = "srt-loss-key-e51d"
+LATENCY_MS = 500  # several round trips of retransmission at 40 ms RTT
+
+
+def sh(*argv, check=True):
+    r = subprocess.run(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
+    if check and r.returncode != 0:
+        raise RuntimeError("%s: %s" % (" ".join(argv), r.stderr.decode().strip()))
+    return r
+
+
+def teardown():
+    for ns in (NS_G, NS_P):
+        subprocess.run(["ip", "netns", "del", ns], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=20)
+
+
+def setup():
+    sh("ip", "netns", "add", NS_G)
+    sh("ip", "netns", "add", NS_P)
+    sh("ip", "-n", NS_G, "link", "add", "veth-g", "type", "veth", "peer", "name", "veth-p",
+       "netns", NS_P)
+    for ns, dev, addr in ((NS_G, "veth-g", ADDR_G), (NS_P, "veth-p", ADDR_P)):
+        sh("ip", "-n", ns, "addr", "add", addr + "/24", "dev", dev)
+        sh("ip", "-n", ns, "link", "set", dev, "up")
+        sh("ip", "-n", ns, "link", "set", "lo", "up")
+        sh("ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev, "root", "netem",
+           "loss", "5%", "delay", "20ms")
+
+
+def outer():
+    if os.geteuid() != 0:
+        print("     not root: no network namespaces; using the userspace UDP relay")
+        inner(None)
+        return 0
+    try:
+        setup()
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+        teardown()
+        print("     network namespaces or netem not available here (%s);" % e)
+        print("     applying 5% loss and 20 ms delay with a userspace UDP relay instead")
+        inner(None)
+        return 0
+    try:
+        argv = ["ip", "netns", "exec", NS_G, sys.executable, os.path.abspath(__file__),
+                sys.argv[1], "--inner", NS_P]
+        try:
+            return subprocess.run(argv, timeout=170).returncode
+        except subprocess.TimeoutExpired:
+            print("FAIL srt_loss: inner scenario timed out")
+            return 1
+    finally:
+        teardown()
+
+
+def inner(ns_pub):
+    t = gvtest.Test("srt_loss", timeout=160)
+    with t:
+        srt_host = ADDR_G if ns_pub else "127.0.0.1"
+        g = srt_common.start_gavel(t, [("demo", KEY)], rtmp=False, srt_host=srt_host,
+                                   srt=dict(latency_ms=LATENCY_MS, stats_interval_ms=2000))
+        relay = None
+        if ns_pub:
+            url = g.srt_url(srt_common.sid_ac(KEY), latency_ms=LATENCY_MS)
+            prefix = ["ip", "netns", "exec", ns_pub]
+        else:
+            relay = srt_common.LossyUdpRelay(g.srt_port, loss=0.05, delay_s=0.02)
+            url = "srt://127.0.0.1:%d?streamid=%s&pkt_size=1316&latency=%d" % (
+                relay.port, srt_common.sid_ac(KEY), LATENCY_MS * 1000)
+            prefix = None
+        pub = srt_common.ffmpeg_publish(t, url, prefix=prefix,
+                                        extra=["-b:v", "1500k", "-maxrate", "1500k",
+                                               "-bufsize", "1500k"])
+        g.wait_playlist("demo", 1, timeout=25)
+        srt_common.full_rule_check(t, g, "demo", pub, 10.0)
+        time.sleep(2.5)
+        log = g.proc.output()
+        stats = re.findall(r"loss (\d+), drop (\d+), retrans (\d+)", log)
+        t.require("SRT statistics logged", stats, log[-500:])
+        loss, drop, retrans = (int(x) for x in stats[-1])
+        t.info("SRT receiver: %d lost, %d dropped, %d retransmitted" % (loss, drop, retrans))
+        t.check("the link really lost packets", loss > 0, "loss %d" % loss)
+        t.check("lost packets were retransmitted", retrans > 0, "retrans %d" % retrans)
+        t.check("no packet given up as too late (drop 0)", drop == 0, "drop %d" % drop)
+        if relay:
+            t.info("relay forwarded %d, dropped %d datagrams" % (relay.forwarded, relay.dropped))
+            relay.close()
+
+
+if __name__ == "__main__":
+    if "--inner" in sys.argv:
+        inner(sys.argv[sys.argv.index("--inner") + 1])
+    else:
+        sys.exit(outer())
