@@ -300,7 +300,7 @@ def main():
                              ("target", "hls.js target latency at end (s)", "%.3f"),
                              ("rate", "max playbackRate seen", "%.2f"),
                              ("n", "frames measured", "%d"), ("fail", "barcode decode failures", "%d"),
-                             ("waiting", "stalls ('waiting' events)", "%d"),
+                             ("waiting", "'waiting' events (incl. start)", "%d"),
                              ("dropped", "dropped video frames", "%d"),
                              ("errors", "hls.js errors (any)", "%d")):
         r = bl.ratio(g[key] if g else None, n[key] if n else None) if key in (

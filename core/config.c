@@ -403,7 +403,7 @@ static int load_stream(ctx_t *c, gv_config_t *cfg, size_t idx, yaml_node_t *map)
         return GV_ENOMEM;
     if (!ov->preset && !(ov->preset = strdup("veryfast")))
         return GV_ENOMEM;
-    if (!ov->font && !(ov->font = strdup("Noto Sans, Noto Sans CJK JP, Noto Color Emoji")))
+    if (!ov->font && !(ov->font = strdup("Noto Sans, Noto Sans CJK JP")))
         return GV_ENOMEM;
     if (!ov->accent_color && !(ov->accent_color = strdup("#FFC400")))
         return GV_ENOMEM;

@@ -28,7 +28,7 @@ typedef struct gv_overlay_config {
     int margin;          /* default 24 */
     int bitrate_kbps;    /* output video bitrate, default 3000 */
     char *preset;        /* x264 preset, default "veryfast" */
-    char *font;          /* pango font family list, default "Noto Sans, Noto Sans CJK JP, Noto Color Emoji" */
+    char *font;          /* pango font family list, default "Noto Sans, Noto Sans CJK JP" */
     char *accent_color;  /* "#RRGGBB", default "#FFC400" */
     int queue_frames;    /* bounded input queue, default 90 */
 } gv_overlay_config_t;

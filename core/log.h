@@ -27,7 +27,8 @@ void gv_log_set_level(gv_log_level_t level);
 int gv_log_level_parse(const char *s, gv_log_level_t *out);
 void gv_log_write(gv_log_level_t level, const char *ctx, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void gv_log_vwrite(gv_log_level_t level, const char *ctx, const char *fmt, va_list ap);
+void gv_log_vwrite(gv_log_level_t level, const char *ctx, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 /* Routes FFmpeg's av_log into gv_log. */
 void gv_log_route_ffmpeg(void);
 

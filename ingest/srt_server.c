@@ -256,7 +256,9 @@ static bool read_conn(gv_srt_server_t *s, gv_srt_conn_t *c, const char **why)
             return true;
         c->last_byte_mono_us = gv_mono_us();
         c->payloads++;
-        if (gv_srt_conn_feed(c, buf, (size_t)n, gv_now_us()) == GV_ELIMIT && c->dropped_bytes == (size_t)n)
+        bool first_drop = gv_srt_conn_feed(c, buf, (size_t)n, gv_now_us()) == GV_ELIMIT &&
+                          c->dropped_bytes == (uint64_t)n; /* written on this thread only */
+        if (first_drop)
             gv_log(GV_LOG_WARN, c->peer, "demux queue full: dropping payloads");
     }
     return true;

@@ -11,7 +11,7 @@ PKGS=(
   libsrt-openssl-dev srt-tools
   ffmpeg
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x
   nginx libnginx-mod-rtmp
   chromium
   clang libclang-rt-14-dev
