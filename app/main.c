@@ -19,6 +19,7 @@ typedef struct {
     struct event_base *base;
     gv_registry_t *reg;
     gv_rtmp_server_t *rtmp;
+    gv_srt_server_t *srt;
     gv_origin_t *origin;
     bool stopping;
 } app_t;
@@ -58,6 +59,10 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
     if (app->rtmp) {
         gv_rtmp_server_destroy(app->rtmp);
         app->rtmp = NULL;
+    }
+    if (app->srt) {
+        gv_srt_server_destroy(app->srt);
+        app->srt = NULL;
     }
     gv_registry_finish_all(app->reg);
     gv_origin_wake_all(app->origin);
@@ -142,6 +147,11 @@ int main(int argc, char **argv)
         if (!app.rtmp)
             goto out;
     }
+    if (cfg->srt.enabled) {
+        app.srt = gv_srt_server_create(cfg, app.reg);
+        if (!app.srt)
+            goto out;
+    }
     sigint = evsignal_new(app.base, SIGINT, signal_cb, &app);
     sigterm = evsignal_new(app.base, SIGTERM, signal_cb, &app);
     evsignal_add(sigint, NULL);
@@ -160,6 +170,8 @@ out:
         event_free(sigterm);
     if (app.rtmp)
         gv_rtmp_server_destroy(app.rtmp);
+    if (app.srt)
+        gv_srt_server_destroy(app.srt);
     if (app.origin)
         gv_origin_destroy(app.origin);
     if (app.reg)

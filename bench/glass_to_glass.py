@@ -17,7 +17,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import benchlib as bl
 
@@ -46,9 +45,10 @@ def barcode_filtergraph(live, audio):
     cols, block = LAYOUT["cols"], LAYOUT["block"]
     parts = [
         "testsrc2=s=1280x720:r=30,%s,split[bg][src]" % stamp,
-        "[src]crop=%d:4:0:0,format=gray,geq=lum='%s',scale=%d:%d:flags=neighbor,format=yuv420p[code]"
-        % (cols, lum, cols * block, 4 * block),
-        "[bg][code]overlay=%d:%d,setpts=PTS-STARTPTS,format=yuv420p[v]" % (LAYOUT["x0"], LAYOUT["y0"]),
+        "[src]crop=%d:4:0:0,format=gray,geq=lum='%s',scale=%d:%d:flags=neighbor,"
+        "format=yuv420p[code]" % (cols, lum, cols * block, 4 * block),
+        "[bg][code]overlay=%d:%d,setpts=PTS-STARTPTS,format=yuv420p[v]"
+        % (LAYOUT["x0"], LAYOUT["y0"]),
     ]
     if audio:
         parts.append("sine=frequency=440:sample_rate=48000%s[a]" % (",arealtime" if live else ""))
@@ -189,13 +189,15 @@ def measure(server, args, workdir, gavel_bin):
                 url = bl.nginx_play_url(hp, "k1")
                 low_latency = False
             pub = procs.start("publisher", publisher_argv(
-                sdir, "rtmp://127.0.0.1:%d/live/k1" % rp, args.bitrate, not args.no_audio, args.gop))
+                sdir, "rtmp://127.0.0.1:%d/live/k1" % rp, args.bitrate, not args.no_audio,
+                args.gop))
             # Join an established stream, as viewers do: hls.js treats media sequence 0 as
             # "no segment yet" for blocking reloads, which slows a join during the first segment.
             if not bl.wait_playlist(url, 30, min_segments=args.join_segments):
-                raise RuntimeError("no playlist with %d segments at %s after 30 s (publisher %s)\n%s\n%s" % (
-                    args.join_segments, url, "running" if pub.poll() is None else "exited",
-                    procs.logtail("publisher", 800), procs.logtail(server, 1500)))
+                raise RuntimeError(
+                    "no playlist with %d segments at %s after 30 s (publisher %s)\n%s\n%s" % (
+                        args.join_segments, url, "running" if pub.poll() is None else "exited",
+                        procs.logtail("publisher", 800), procs.logtail(server, 1500)))
             bl.log("%s: playlist up at %s; playing %ds (+%ds warm-up)" % (
                 server, url, args.duration, args.warmup))
             origin = "http://127.0.0.1:%d" % hp
@@ -294,12 +296,14 @@ def main():
 
     rows = []
     for key, label, spec in (("p50", "latency p50 (s)", "%.3f"), ("p95", "latency p95 (s)", "%.3f"),
-                             ("mean", "latency mean (s)", "%.3f"), ("min", "latency min (s)", "%.3f"),
+                             ("mean", "latency mean (s)", "%.3f"),
+                             ("min", "latency min (s)", "%.3f"),
                              ("max", "latency max (s)", "%.3f"),
                              ("hlslat", "hls.js latency estimate (s)", "%.3f"),
                              ("target", "hls.js target latency at end (s)", "%.3f"),
                              ("rate", "max playbackRate seen", "%.2f"),
-                             ("n", "frames measured", "%d"), ("fail", "barcode decode failures", "%d"),
+                             ("n", "frames measured", "%d"),
+                             ("fail", "barcode decode failures", "%d"),
                              ("waiting", "'waiting' events (incl. start)", "%d"),
                              ("dropped", "dropped video frames", "%d"),
                              ("errors", "hls.js errors (any)", "%d")):

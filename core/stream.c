@@ -121,15 +121,34 @@ gv_stream_t *gv_registry_at(gv_registry_t *reg, size_t i)
     return i < reg->n ? &reg->streams[i] : NULL;
 }
 
+/* The policy decision shared by attach and the pre-accept check; caller holds s->lock. */
+static bool policy_accepts(const gv_stream_t *s, int64_t *idle_out)
+{
+    gv_publisher_t *old = s->publisher;
+    if (!old)
+        return true;
+    int64_t idle = gv_mono_us() - old->last_media_mono_us;
+    if (idle_out)
+        *idle_out = idle;
+    return s->policy == GV_DUP_TAKEOVER ||
+           (s->policy == GV_DUP_TAKEOVER_STALE && idle >= s->stale_us);
+}
+
+bool gv_stream_would_accept(gv_stream_t *s)
+{
+    pthread_mutex_lock(&s->lock);
+    bool ok = policy_accepts(s, NULL);
+    pthread_mutex_unlock(&s->lock);
+    return ok;
+}
+
 int gv_stream_attach(gv_stream_t *s, gv_publisher_t *p)
 {
     pthread_mutex_lock(&s->lock);
     gv_publisher_t *old = s->publisher;
     if (old) {
-        int64_t idle = gv_mono_us() - old->last_media_mono_us;
-        bool take = s->policy == GV_DUP_TAKEOVER ||
-                    (s->policy == GV_DUP_TAKEOVER_STALE && idle >= s->stale_us);
-        if (!take) {
+        int64_t idle = 0;
+        if (!policy_accepts(s, &idle)) {
             pthread_mutex_unlock(&s->lock);
             gv_log(GV_LOG_WARN, s->cfg.name,
                    "refused %s publisher %s: stream is being published by %s %s "

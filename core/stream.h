@@ -38,6 +38,10 @@ gv_stream_t *gv_registry_at(gv_registry_t *reg, size_t i);
  * newcomer. On takeover the old publisher's kick() is called before this returns. Starts a new
  * publish on the packager (discontinuity, new init segment). */
 int gv_stream_attach(gv_stream_t *s, gv_publisher_t *p);
+/* Non-binding check made before a connection is accepted (SRT decides in its listen
+ * callback): true when gv_stream_attach would accept a newcomer right now under the duplicate
+ * policy. The real decision is still gv_stream_attach's. */
+bool gv_stream_would_accept(gv_stream_t *s);
 /* Detaches p if it is still the publisher; closes the open segment. Safe to call twice. */
 void gv_stream_detach(gv_stream_t *s, gv_publisher_t *p);
 /* Hands a unit to the stream's pipeline (overlay or packager). The caller keeps its reference.

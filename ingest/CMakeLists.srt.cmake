@@ -8,10 +8,11 @@ pkg_check_modules(SRT REQUIRED IMPORTED_TARGET srt)
 # is installed.
 find_library(GV_SRT_ARCHIVE NAMES libsrt.a HINTS ${SRT_LIBRARY_DIRS})
 if(GV_SRT_ARCHIVE)
-  pkg_check_modules(SRT_SSL REQUIRED IMPORTED_TARGET libssl libcrypto)
+  pkg_check_modules(SRT_SSL REQUIRED libssl libcrypto)
   target_include_directories(gavel_lib PUBLIC ${SRT_INCLUDE_DIRS})
+  # Raw flags keep their order on the link line: the archive first, then what it needs.
   target_link_libraries(gavel_lib PUBLIC ${GV_SRT_ARCHIVE} "-Wl,--exclude-libs,libsrt.a"
-                        PkgConfig::SRT_SSL stdc++)
+                        ${SRT_SSL_LDFLAGS} -lstdc++ -lm)
 else()
   target_link_libraries(gavel_lib PUBLIC PkgConfig::SRT)
 endif()

@@ -2,7 +2,7 @@
  * every publisher socket. Admission is decided before accept in the listen callback (on
  * libsrt's own thread, so it only parses the stream id, looks the key up and sets the stream's
  * passphrase on the new socket): malformed id 1400, read/bidirectional mode 1405, unknown key
- * 1403, stream busy under the "reject" duplicate policy 1409, connection limit or handshake
+ * 1403, stream busy (the duplicate policy refuses a newcomer now) 1409, connection limit or handshake
  * flood 1402. A wrong passphrase fails the handshake inside libsrt, so it never becomes a
  * stream. Accepted sockets attach to their stream (the duplicate policy decides for real
  * there) and feed a per-connection demux thread (srt_conn.c). Timeouts: SRTO_PEERIDLETIMEO for
@@ -145,9 +145,9 @@ static int listen_cb(void *opaque, SRTSOCKET ns, int hs_version, const struct so
     gv_stream_t *st = gv_registry_find_by_key(s->reg, sid.key);
     if (!st)
         return reject(ns, SRT_REJX_FORBIDDEN, peer, "unknown publish key");
-    /* Non-binding: the real decision is gv_stream_attach after accept. Only the "reject" policy
-     * can be answered here without knowing how fresh the current publisher is. */
-    if (s->cfg->ingest.on_duplicate == GV_DUP_REJECT && gv_stream_is_live(st))
+    /* Non-binding: the real decision is gv_stream_attach after accept, but a newcomer the
+     * duplicate policy would refuse now is told so with 1409 before any media is sent. */
+    if (!gv_stream_would_accept(st))
         return reject(ns, SRT_REJX_CONFLICT, peer, "stream is already being published");
     const char *pass = gv_stream_config(st)->passphrase;
     if (pass && srt_setsockflag(ns, SRTO_PASSPHRASE, pass, (int)strlen(pass)) == SRT_ERROR)
