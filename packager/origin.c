@@ -589,16 +589,21 @@ static void serve_metrics(gv_origin_t *o, struct evhttp_request *req)
     for (size_t i = 0; i < o->n_streams; i++)
         evbuffer_add_printf(buf, "gavel_http_parked_requests{stream=\"%s\"} %zu\n",
                             o->streams[i].name, o->streams[i].n_parked);
+    evbuffer_add_printf(buf, "# HELP gavel_stream_last_msn media sequence number of the last "
+                             "complete segment (-1: none)\n"
+                             "# TYPE gavel_stream_last_msn gauge\n");
+    for (size_t i = 0; i < o->n_streams; i++) {
+        gv_pkg_state_t st;
+        gv_pkg_state(o->streams[i].pkg, &st);
+        evbuffer_add_printf(buf, "gavel_stream_last_msn{stream=\"%s\"} %lld\n", o->streams[i].name,
+                            (long long)st.last_msn);
+    }
     evbuffer_add_printf(buf, "# HELP gavel_part_list_latency_seconds time from the arrival of a "
                              "part's last frame to the part being listed (recent parts)\n"
                              "# TYPE gavel_part_list_latency_seconds summary\n");
     static const double qs[] = {0.5, 0.95, 0.99};
     int64_t *samples = malloc(4096 * sizeof(*samples));
     for (size_t i = 0; samples && i < o->n_streams; i++) {
-        gv_pkg_state_t st;
-        gv_pkg_state(o->streams[i].pkg, &st);
-        evbuffer_add_printf(buf, "gavel_stream_last_msn{stream=\"%s\"} %lld\n", o->streams[i].name,
-                            (long long)st.last_msn);
         size_t n = gv_pkg_list_latency_samples(o->streams[i].pkg, samples, 4096);
         if (n == 0)
             continue;
