@@ -145,6 +145,10 @@ struct gv_pkg {
     asamp_t as[MAX_PART_SAMPLES];
     size_t n_as;
     bool part_full;
+    /* GOP cadence, to know at a segment's last frame whether a keyframe comes next. */
+    int64_t frames_since_key; /* video frames since the last keyframe, the keyframe included */
+    int64_t gop_last, gop_prev; /* lengths in frames of the last two complete GOPs */
+    bool predicted_cut;         /* the open segment was started on a predicted keyframe */
     int64_t part_last_arrival;
     gv_fmp4_sample_t scratch_v[MAX_PART_SAMPLES], scratch_a[MAX_PART_SAMPLES];
 
@@ -471,7 +475,13 @@ static int new_segment(gv_pkg_t *p, const gv_unit_t *first)
     }
     p->segs[p->n_segs++] = s;
     p->open = s;
-    if (!first->keyframe) {
+    bool predicted = p->predicted_cut;
+    p->predicted_cut = false;
+    if (!first->keyframe && predicted) {
+        p->forced_cut_ever = true;
+        gv_log(GV_LOG_DEBUG, p->name, "expected keyframe did not come: segment %" PRId64
+               " starts without one", s->msn);
+    } else if (!first->keyframe) {
         p->forced_cut_ever = true;
         if (!p->warned_gop) {
             p->warned_gop = true;
@@ -548,6 +558,8 @@ static void start_epoch(gv_pkg_t *p, const gv_unit_t *key)
         p->last_vdts = NO_DTS;
     }
     p->a_started = false;
+    p->frames_since_key = p->gop_last = p->gop_prev = 0;
+    p->predicted_cut = false;
     p->disc_pending = p->next_msn > 0;
     p->waiting_key = false;
     p->reinit_at_key = false;
@@ -606,6 +618,12 @@ int gv_pkg_add_daterange(gv_pkg_t *p, const gv_daterange_t *dr)
     d->dr.attrs[sizeof(d->dr.attrs) - 1] = '\0';
     pthread_mutex_unlock(&p->mu);
     return 0;
+}
+
+/* True when the last two GOPs had the same length and the next frame completes another. */
+static bool keyframe_predicted(const gv_pkg_t *p)
+{
+    return p->gop_last > 1 && p->gop_last == p->gop_prev && p->frames_since_key == p->gop_last;
 }
 
 static bool video_codec(gv_codec_t c)
@@ -676,6 +694,14 @@ static int push_video(gv_pkg_t *p, gv_unit_t *u)
         return GV_ELIMIT;
     p->vs[p->n_vs++] = (vsamp_t){.u = gv_unit_ref(u), .dts = odts, .dur = est};
     p->last_vdts = odts;
+    if (u->keyframe) {
+        if (p->frames_since_key > 0) {
+            p->gop_prev = p->gop_last;
+            p->gop_last = p->frames_since_key;
+        }
+        p->frames_since_key = 0;
+    }
+    p->frames_since_key++;
     resolve_dateranges(p, u);
     p->part_last_arrival = u->arrival_us;
 
@@ -687,6 +713,12 @@ static int push_video(gv_pkg_t *p, gv_unit_t *u)
         if (seg_after + p->part_t > p->max_seg_t || s->n_parts + 1 >= p->max_parts) {
             close_part(p);
             close_segment(p); /* the next part cannot fit in this segment */
+        } else if (seg_after >= p->seg_t - est / 2 && keyframe_predicted(p)) {
+            /* A fixed-GOP encoder's next frame is a keyframe: end the segment now instead of
+             * holding its last part for one frame interval. */
+            close_part(p);
+            close_segment(p);
+            p->predicted_cut = true;
         } else if (seg_after >= p->seg_t - est / 2) {
             p->part_full = true; /* a keyframe may come next: decide on its arrival */
         } else {

@@ -293,7 +293,7 @@ static void test_counts_and_playlist(void)
     gen_until(&g, 60);
     g.vi = 0;
     g.ai = 0;
-    gen_until(&g, 300); /* 10 s */
+    gen_until(&g, 299); /* 10 s less one frame: segment 4's last part is still open */
     gv_pkg_state_t st;
     gv_pkg_state(pkg, &st);
     GV_CHECK(st.has_segment);
@@ -305,8 +305,8 @@ static void test_counts_and_playlist(void)
         fprintf(stderr, "%s", pl);
     GV_CHECK_INT(count(pl, "#EXTINF:2.00000,\n"), 4);
     /* Parts of the 3 complete segments within 3 target durations of the live edge (9.8 s)
-     * x 10 + 9 parts of the open one (the 10th waits for the next frame to know whether a
-     * keyframe starts a new segment). MSN 0 ended 7.8 s ago: EXTINF only. */
+     * x 10 + 9 parts of the open one (its 10th is still being filled). MSN 0 ended 7.8 s ago:
+     * EXTINF only. */
     GV_CHECK_INT(count(pl, "#EXT-X-PART:DURATION=0.20000,"), 39);
     GV_CHECK_INT(count(pl, "#EXT-X-PART:"), 39);
     GV_CHECK_INT(count(pl, "INDEPENDENT=YES"), 4);
@@ -393,7 +393,7 @@ static void test_block_ready(void)
     gen_t g;
     gen_init(&g, pkg, 60, 100, true);
     gv_pkg_publish_begin(pkg);
-    gen_until(&g, 300);
+    gen_until(&g, 299);
     /* last complete MSN 3; MSN 4 open with parts 0..8 published. */
     GV_CHECK_INT(gv_pkg_block_ready(pkg, 3, -1), 1);
     GV_CHECK_INT(gv_pkg_block_ready(pkg, 0, -1), 1);
@@ -448,7 +448,7 @@ static void test_get_and_expiry(void)
     gen_t g;
     gen_init(&g, pkg, 60, 100, true);
     gv_pkg_publish_begin(pkg);
-    gen_until(&g, 300);
+    gen_until(&g, 299);
     char *pl = media(pkg, GV_SKIP_NONE);
     if (!pl)
         goto out;
@@ -653,6 +653,55 @@ static void test_skip_playlist(void)
     gen_free(&g);
 }
 
+/* A fixed-GOP encoder: once two GOPs of equal length were seen, a segment's last part is
+ * published with its last frame (the keyframe that follows is predicted), not one frame later.
+ * A GOP that then runs longer than predicted starts the next segment without a keyframe. */
+static void test_gop_prediction(void)
+{
+    gv_pkg_t *pkg = make_pkg(200, 2000, 7);
+    gen_t g;
+    gen_init(&g, pkg, 60, 100, true);
+    gv_pkg_publish_begin(pkg);
+    gen_until(&g, 60); /* only one GOP seen: the last part of segment 0 waits */
+    gv_pkg_state_t st;
+    gv_pkg_state(pkg, &st);
+    GV_CHECK_INT(st.last_msn, -1);
+    gen_until(&g, 180); /* GOPs 60, 60: segment 2 ends with its last frame */
+    gv_pkg_state(pkg, &st);
+    GV_CHECK_INT(st.last_msn, 2);
+    GV_CHECK_INT(gv_pkg_block_ready(pkg, 3, 0), 0);
+    char *pl = media(pkg, GV_SKIP_NONE);
+    char inst[9] = {0};
+    if (pl) {
+        instance_of(pl, inst);
+        char want[96];
+        snprintf(want, sizeof(want), "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"p-%s-3-0.m4s\"\n",
+                 inst);
+        GV_CHECK(strstr(pl, want) != NULL);
+    }
+    free(pl);
+    gen_until(&g, 240); /* segment 3: frames 180..239, cut on the predicted keyframe */
+    gv_pkg_state(pkg, &st);
+    GV_CHECK_INT(st.last_msn, 3);
+    /* The encoder now stretches its GOP: frame 240 is not a keyframe. */
+    g.gop = 1000000;
+    gen_until(&g, 241);
+    gv_pkg_state(pkg, &st);
+    GV_CHECK_INT(st.last_msn, 3);
+    gen_until(&g, 290);
+    pl = media(pkg, GV_SKIP_NONE);
+    if (pl) {
+        char want[96];
+        snprintf(want, sizeof(want), "URI=\"p-%s-4-0.m4s\"\n", inst);
+        GV_CHECK(strstr(pl, want) != NULL); /* listed, but not INDEPENDENT */
+        snprintf(want, sizeof(want), "URI=\"p-%s-4-0.m4s\",INDEPENDENT", inst);
+        GV_CHECK(strstr(pl, want) == NULL);
+    }
+    free(pl);
+    gv_pkg_destroy(pkg);
+    gen_free(&g);
+}
+
 static void test_daterange_anchoring(void)
 {
     gv_pkg_t *pkg = make_pkg(200, 2000, 7);
@@ -775,7 +824,7 @@ int main(void)
         GV_TEST(test_get_and_expiry),
         GV_TEST(test_long_gop),
         GV_TEST(test_republish),
-        GV_TEST(test_skip_playlist), GV_TEST(test_daterange_anchoring),
+        GV_TEST(test_skip_playlist), GV_TEST(test_daterange_anchoring), GV_TEST(test_gop_prediction),
         GV_TEST(test_video_only_and_timing_jitter),
         GV_TEST(test_memory_bounded),
         GV_TEST(test_fragment_timing),
