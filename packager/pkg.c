@@ -7,8 +7,11 @@
  *    arrival of their last frame. The last sample's duration is an estimate (the previous frame
  *    interval); the next part's tfdt is the true dts of its first frame.
  *  - A segment ends at a video keyframe once it has reached the segment target (minus half a
- *    frame). When a part fills up at that point, it is held until the next frame shows whether
- *    a keyframe follows, so the preload hint always names the part that will really come next.
+ *    frame). When a part fills up at that point and the encoder has shown a fixed GOP (the last
+ *    two GOPs had the same length and the next frame completes another), the keyframe is
+ *    predicted and the segment ends with that part at once. Otherwise the part is held until
+ *    the next frame shows whether a keyframe follows. If a predicted keyframe does not come,
+ *    the next segment starts without one (as with long GOPs below).
  *  - Encoders whose keyframe interval is longer than the segment target: EXT-X-TARGETDURATION
  *    never changes and every segment must round to at most it, so the segment is cut at a part
  *    boundary before its duration would round above TARGETDURATION. That segment does not start
