@@ -1,8 +1,11 @@
-// Drives g2g.html in headless Chromium (playwright-core) and prints its measurements as one JSON
-// line on stdout. The page and hls.js are served by request interception under
-// <origin>/__bench__/ so the player is same-origin with the server under test (no CORS needed).
-// Usage: node g2g_player.mjs '<json>' with keys: origin, src, lowLatency, warmupMs, durationMs,
-// mode ("live" | "still"), stillsDir, stills (file names), timeoutMs, layout, hlsConfig.
+// Drives a player page in headless Chromium (playwright-core) with the barcode probe
+// (g2g_probe.js) injected before the page's own scripts, and prints the probe's measurements as
+// one JSON line on stdout. Pages: the product's player (opts.pageUrl, e.g. gavel's /watch/<name>,
+// mode "product") or the bench page g2g.html, served with hls.js by request interception under
+// <origin>/__bench__/ so it is same-origin with the server under test (no CORS needed).
+// Usage: node g2g_player.mjs '<json>' with keys: origin, pageUrl, src, lowLatency, warmupMs,
+// durationMs, mode ("product" | "live" | "still"), stillsDir, stills (file names), timeoutMs,
+// layout, hlsConfig.
 import { createRequire } from "module";
 import { readFileSync } from "fs";
 import path from "path";
@@ -16,6 +19,7 @@ const { chromium } = require("playwright-core");
 const opts = JSON.parse(process.argv[2] || "{}");
 const origin = opts.origin.replace(/\/$/, "");
 const pageHtml = readFileSync(path.join(here, "g2g.html"));
+const probeJs = readFileSync(path.join(here, "g2g_probe.js"), "utf8");
 const hlsJs = readFileSync(path.join(webDir, "node_modules", "hls.js", "dist", "hls.min.js"));
 
 const browser = await chromium.launch({
@@ -58,17 +62,19 @@ try {
         return route.fulfill({ status: 404, body: "" });
     });
     const cfg = {
-        mode: opts.mode || "live",
+        mode: opts.mode || (opts.pageUrl ? "product" : "live"),
         src: opts.src,
         lowLatency: opts.lowLatency !== false,
         warmupMs: opts.warmupMs ?? 5000,
         durationMs: opts.durationMs ?? 30000,
         hlsConfig: opts.hlsConfig || {},
+        earlyMs: Number(process.env.G2G_EARLY_MS || 4000),
         stills: (opts.stills || []).map((f) => `${origin}/__bench__/still/${f}`),
     };
     if (opts.layout) cfg.layout = opts.layout;
     await page.addInitScript((c) => { window.BENCH = c; }, cfg);
-    await page.goto(`${origin}/__bench__/g2g.html`);
+    await page.addInitScript({ content: probeJs });
+    await page.goto(opts.pageUrl || `${origin}/__bench__/g2g.html`);
     const timeoutMs = opts.timeoutMs ?? (cfg.warmupMs + cfg.durationMs + 30000);
     await page.waitForFunction(() => window.benchState && window.benchState.done, null,
                                { timeout: timeoutMs, polling: 250 })

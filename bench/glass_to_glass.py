@@ -3,9 +3,11 @@
 
 An ffmpeg publisher draws the wall-clock capture time (ms mod 2^32) into every frame as a
 black/white block code, encodes with x264 (veryfast, zerolatency, -g 60) and publishes RTMP.
-Headless Chromium plays the stream with hls.js (g2g.html via g2g_player.mjs) and, for every
-presented frame, decodes the code and records Date.now() - captured. Publisher, browser and
-servers share one machine and one clock, so no clock sync is involved.
+Headless Chromium plays the stream (g2g_player.mjs): for gavel, the product's own player page
+/watch/<name>; for nginx-rtmp, a plain hls.js page (g2g.html). A probe injected into the page
+(g2g_probe.js) decodes the code of every presented frame and records Date.now() - captured,
+plus waiting events, stall time, seeks and hls.js errors. Publisher, browser and servers share
+one machine and one clock, so no clock sync is involved.
 
 Before measuring, the decoder is checked on stills: frames with known timestamps are encoded
 with the same settings, extracted as PNG, decoded both here and in the browser page, and must
@@ -107,7 +109,7 @@ def expected_value(n):
 
 
 def py_decode(frame, width):
-    """Decodes the code from one gray 8-bit frame (same rule as g2g.html)."""
+    """Decodes the code from one gray 8-bit frame (same rule as g2g_probe.js)."""
     L = LAYOUT
     half = L["block"] // 4
     bits = []
@@ -183,11 +185,14 @@ def measure(server, args, workdir, gavel_bin):
                                              part_ms=args.part_ms, seg_ms=args.segment_ms,
                                              window=7)
                 url = bl.gavel_play_url(hp, "s1")
-                low_latency = True
+                page = "http://127.0.0.1:%d/watch/s1" % hp
+                hls_config = json.loads(args.hlsjs_gavel)
             else:
                 srv, hp, rp = bl.start_nginx(procs, sdir, fragment="1s", playlist="4s")
                 url = bl.nginx_play_url(hp, "k1")
-                low_latency = False
+                page = None
+                hls_config = dict({"maxLiveSyncPlaybackRate": args.catchup},
+                                  **json.loads(args.hlsjs_nginx))
             pub = procs.start("publisher", publisher_argv(
                 sdir, "rtmp://127.0.0.1:%d/live/k1" % rp, args.bitrate, not args.no_audio,
                 args.gop))
@@ -201,11 +206,10 @@ def measure(server, args, workdir, gavel_bin):
             bl.log("%s: playlist up at %s; playing %ds (+%ds warm-up)" % (
                 server, url, args.duration, args.warmup))
             origin = "http://127.0.0.1:%d" % hp
-            out = run_player({"origin": origin, "src": url, "lowLatency": low_latency,
+            out = run_player({"origin": origin, "pageUrl": page, "src": url,
+                              "lowLatency": server == "gavel",
                               "warmupMs": args.warmup * 1000, "durationMs": args.duration * 1000,
-                              "layout": LAYOUT,
-                              "hlsConfig": dict({"maxLiveSyncPlaybackRate": args.catchup},
-                                                **json.loads(getattr(args, "hlsjs_" + server)))},
+                              "layout": LAYOUT, "hlsConfig": hls_config},
                              args.warmup + args.duration + 90,
                              os.path.join(sdir, "player.log"))
             if srv.poll() is not None:
@@ -229,6 +233,10 @@ def summarize(r):
         "max": s[-1] if s else None, "n": len(s),
         "fail": r.get("decodeFailures"), "frames": r.get("frames"),
         "waiting": r.get("waiting"), "errors": len(r.get("hlsErrors") or []),
+        "wwait": (r.get("win") or {}).get("waiting"),
+        "wstall": (r.get("win") or {}).get("stallMs"),
+        "wseeks": (r.get("win") or {}).get("seeks"),
+        "werrors": len((r.get("win") or {}).get("errors") or []),
         "dropped": r.get("dropped"),
         "hlslat": sum(lat) / len(lat) if lat else None,
         "target": (r.get("targetLatency") or [None])[-1],
@@ -240,7 +248,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="3 s warm-up + 10 s measurement")
     ap.add_argument("--warmup", type=int, default=5, help="seconds after the first decoded frame")
-    ap.add_argument("--duration", type=int, default=30, help="measured seconds per server")
+    ap.add_argument("--duration", type=int, default=60, help="measured seconds per server")
     ap.add_argument("--servers", default="gavel,nginx", help="comma list: gavel,nginx")
     ap.add_argument("--gavel", help="gavel binary (default: build-bench/gavel or $GAVEL)")
     ap.add_argument("--bitrate", type=int, default=2500, help="publisher video kbps")
@@ -250,10 +258,11 @@ def main():
     ap.add_argument("--join-segments", type=int, default=2,
                     help="start the player once the playlist lists this many segments")
     ap.add_argument("--catchup", type=float, default=1.5, metavar="RATE",
-                    help="hls.js maxLiveSyncPlaybackRate for both players (1 = hls.js default, "
-                    "no catch-up: latency then depends on where in the GOP the player joined)")
+                    help="hls.js maxLiveSyncPlaybackRate of the peer's page (gavel's page sets "
+                    "its own; override it with --hlsjs-gavel)")
     ap.add_argument("--hlsjs-gavel", default="{}", metavar="JSON",
-                    help="extra hls.js config for gavel, e.g. '{\"liveSyncDurationCount\":1}'")
+                    help="hls.js config merged over the one of gavel's player page, e.g. "
+                    "'{\"liveSyncDuration\":1,\"liveMaxLatencyDuration\":2}'")
     ap.add_argument("--hlsjs-nginx", default="{}", metavar="JSON",
                     help="extra hls.js config for nginx-rtmp")
     ap.add_argument("--no-audio", action="store_true", help="publish video only")
@@ -305,6 +314,10 @@ def main():
                              ("n", "frames measured", "%d"),
                              ("fail", "barcode decode failures", "%d"),
                              ("waiting", "'waiting' events (incl. start)", "%d"),
+                             ("wwait", "stalls ('waiting') while measuring", "%d"),
+                             ("wstall", "stalled time while measuring (ms)", "%d"),
+                             ("wseeks", "seeks (jumps) while measuring", "%d"),
+                             ("werrors", "hls.js errors while measuring", "%d"),
                              ("dropped", "dropped video frames", "%d"),
                              ("errors", "hls.js errors (any)", "%d")):
         r = bl.ratio(g[key] if g else None, n[key] if n else None) if key in (
@@ -315,9 +328,12 @@ def main():
                 json.load(open(os.path.join(bl.REPO, "web/node_modules/hls.js/package.json")))
                 ["version"], args.duration, args.warmup))
     bl.print_table(title, ["metric", "gavel (LL-HLS)", "nginx-rtmp (HLS)", "gavel/nginx"], rows)
-    print("gavel: part %d ms, segment %d ms, hls.js lowLatencyMode=true; nginx-rtmp: "
-          "hls_fragment 1s, hls_playlist_length 4s, hls.js lowLatencyMode=false; both: hls.js "
-          "maxLiveSyncPlaybackRate=%g" % (args.part_ms, args.segment_ms, args.catchup))
+    pc = (results.get("gavel") or {}).get("playerConfig")
+    print("gavel: part %d ms, segment %d ms, player page /watch/s1, its hls.js config: %s" % (
+        args.part_ms, args.segment_ms,
+        ", ".join("%s=%s" % kv for kv in sorted(pc.items()) if kv[1] is not None) if pc else "?"))
+    print("nginx-rtmp: hls_fragment 1s, hls_playlist_length 4s, plain hls.js page, "
+          "lowLatencyMode=false, maxLiveSyncPlaybackRate=%g" % args.catchup)
     for s in ("gavel", "nginx"):
         extra = getattr(args, "hlsjs_" + s)
         if json.loads(extra):
@@ -325,12 +341,16 @@ def main():
     print("target: gavel p50 < 1.0 s -> %s" % (
         "n/a" if not g or g["p50"] is None else ("PASS" if g["p50"] < 1.0 else "FAIL")))
     for s in ("gavel", "nginx"):
-        errs = (results.get(s) or {}).get("hlsErrors") or []
-        if errs:
-            kinds = {}
-            for e in errs:
-                kinds[e] = kinds.get(e, 0) + 1
-            print("%s hls.js errors: %s" % (s, ", ".join("%s x%d" % kv for kv in kinds.items())))
+        r = results.get(s) or {}
+        for label, errs in (("all", r.get("hlsErrors") or []),
+                            ("while measuring", (r.get("win") or {}).get("errors") or [])):
+            if errs:
+                kinds = {}
+                for e in errs:
+                    kinds[e] = kinds.get(e, 0) + 1
+                print("%s hls.js errors (%s): %s" % (
+                    s, label, ", ".join("%s x%d" % kv for kv in kinds.items())))
+    print("machine load average (1/5/15 min) at the end: %.2f %.2f %.2f" % os.getloadavg())
     for s in ("gavel", "nginx"):
         if s in results and results[s].get("error"):
             print("%s: not measured: %s" % (s, results[s]["error"].splitlines()[0]))

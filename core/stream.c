@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/secure.h"
 #include "overlay/overlay.h"
 #include "packager/packager.h"
 
@@ -80,26 +81,16 @@ void gv_registry_destroy(gv_registry_t *reg)
     free(reg);
 }
 
-/* Compares without an early exit so response time does not reveal how much of a key matched. */
-static bool const_time_equal(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    size_t n = la > lb ? la : lb;
-    unsigned diff = (unsigned)(la ^ lb);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ca = i < la ? (unsigned char)a[i] : 0;
-        unsigned char cb = i < lb ? (unsigned char)b[i] : 0;
-        diff |= (unsigned)(ca ^ cb);
-    }
-    return diff == 0;
-}
-
 gv_stream_t *gv_registry_find_by_key(gv_registry_t *reg, const char *key)
 {
+    /* Every key is compared, even after a match, so timing does not tell which stream it is. */
     gv_stream_t *found = NULL;
-    for (size_t i = 0; i < reg->n; i++)
-        if (const_time_equal(reg->streams[i].cfg.key, key) && !found)
+    size_t n = strlen(key);
+    for (size_t i = 0; i < reg->n; i++) {
+        const char *k = reg->streams[i].cfg.key;
+        if (gv_secure_equal(k, strlen(k), key, n) && !found)
             found = &reg->streams[i];
+    }
     return found;
 }
 
@@ -142,6 +133,17 @@ bool gv_stream_would_accept(gv_stream_t *s)
     return ok;
 }
 
+/* Forgets the current publisher and tells the stage it fed that its input ended. Called with
+ * s->lock held. */
+static void drop_publisher(gv_stream_t *s)
+{
+    s->publisher = NULL;
+    if (s->ov)
+        gv_overlay_publish_end(s->ov);
+    else
+        gv_pkg_publish_end(s->pkg);
+}
+
 int gv_stream_attach(gv_stream_t *s, gv_publisher_t *p)
 {
     pthread_mutex_lock(&s->lock);
@@ -158,11 +160,7 @@ int gv_stream_attach(gv_stream_t *s, gv_publisher_t *p)
         }
         gv_log(GV_LOG_WARN, s->cfg.name, "%s publisher %s takes over from %s %s (idle %lld ms)",
                p->proto, p->peer, old->proto, old->peer, (long long)(idle / 1000));
-        s->publisher = NULL;
-        if (s->ov)
-            gv_overlay_publish_end(s->ov);
-        else
-            gv_pkg_publish_end(s->pkg);
+        drop_publisher(s);
         old->kick(old, "taken over by a newer publisher");
     }
     p->last_media_mono_us = gv_mono_us();
@@ -181,11 +179,7 @@ void gv_stream_detach(gv_stream_t *s, gv_publisher_t *p)
     pthread_mutex_lock(&s->lock);
     bool was = s->publisher == p;
     if (was) {
-        s->publisher = NULL;
-        if (s->ov)
-            gv_overlay_publish_end(s->ov);
-        else
-            gv_pkg_publish_end(s->pkg);
+        drop_publisher(s);
     }
     pthread_mutex_unlock(&s->lock);
     if (was)

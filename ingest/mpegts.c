@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/annexb.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "ingest/mpegts_es.h"
@@ -38,8 +39,8 @@
 #define TS33 ((uint64_t)1 << 33)
 
 typedef struct {
-    uint8_t *data[GV_ES_MAX_PS];
-    size_t size[GV_ES_MAX_PS];
+    uint8_t *data[GV_ANNEXB_MAX_PS];
+    size_t size[GV_ANNEXB_MAX_PS];
     size_t n;
 } ps_list_t;
 
@@ -67,9 +68,8 @@ struct gv_mpegts {
     bool video_started;
     gv_ts33_unwrap_t clock;
     int64_t offset;      /* added to the unwrapped clock to produce output timestamps */
-    ps_list_t ps[GV_ES_PS_KINDS];
-    gv_es_au_t au;
-    gv_bytes_t rec;      /* scratch for building config records */
+    ps_list_t ps[GV_ANNEXB_PS_KINDS];
+    gv_annexb_au_t au;
     bool logged_ignored[64];
     gv_mpegts_stats_t st;
 };
@@ -105,8 +105,7 @@ gv_mpegts_t *gv_mpegts_create(const char *ctx, gv_mpegts_read_fn rd, gv_mpegts_e
         m->tr[t].index = -1;
         m->tr[t].nominal = t == GV_TRACK_VIDEO ? GV_TIME_BASE / 30 : 1920;
     }
-    gv_es_au_init(&m->au);
-    gv_bytes_init(&m->rec, 64 * 1024);
+    gv_annexb_au_init(&m->au);
     return m;
 }
 
@@ -133,10 +132,9 @@ void gv_mpegts_destroy(gv_mpegts_t *m)
         return;
     for (int t = 0; t < GV_TRACK_COUNT; t++)
         gv_codec_config_unref(m->tr[t].cfg);
-    for (int k = 0; k < GV_ES_PS_KINDS; k++)
+    for (int k = 0; k < GV_ANNEXB_PS_KINDS; k++)
         ps_clear(&m->ps[k]);
-    gv_es_au_free(&m->au);
-    gv_bytes_free(&m->rec);
+    gv_annexb_au_free(&m->au);
     free(m);
 }
 
@@ -218,7 +216,7 @@ static int install_config(gv_mpegts_t *m, gv_track_t t, gv_codec_t codec, const 
 
 static int store_ps(gv_mpegts_t *m)
 {
-    for (int k = 0; k < GV_ES_PS_KINDS; k++) {
+    for (int k = 0; k < GV_ANNEXB_PS_KINDS; k++) {
         if (!m->au.n_ps[k])
             continue;
         ps_list_t tmp = {0};
@@ -240,21 +238,26 @@ static int store_ps(gv_mpegts_t *m)
 
 static int rebuild_video_config(gv_mpegts_t *m, gv_codec_t codec)
 {
-    gv_es_nal_t l[GV_ES_PS_KINDS][GV_ES_MAX_PS];
-    for (int k = 0; k < GV_ES_PS_KINDS; k++)
-        for (size_t i = 0; i < m->ps[k].n; i++)
-            l[k][i] = (gv_es_nal_t){m->ps[k].data[i], m->ps[k].size[i]};
+    gv_annexb_nal_t l[GV_ANNEXB_PS_KINDS][GV_ANNEXB_MAX_PS];
+    size_t n[GV_ANNEXB_PS_KINDS];
+    for (int k = 0; k < GV_ANNEXB_PS_KINDS; k++) {
+        n[k] = m->ps[k].n;
+        for (size_t i = 0; i < n[k]; i++)
+            l[k][i] = (gv_annexb_nal_t){m->ps[k].data[i], m->ps[k].size[i]};
+    }
+    const size_t vps = GV_ANNEXB_VPS, sps = GV_ANNEXB_SPS, pps = GV_ANNEXB_PPS;
+    uint8_t *rec = NULL;
+    size_t rec_size = 0;
     int err;
     if (codec == GV_CODEC_H264) {
-        if (!m->ps[GV_ES_SPS].n || !m->ps[GV_ES_PPS].n)
+        if (!n[sps] || !n[pps])
             return 0;
-        err = gv_es_avcc_build(l[GV_ES_SPS], m->ps[GV_ES_SPS].n, l[GV_ES_PPS], m->ps[GV_ES_PPS].n,
-                               &m->rec);
+        err = gv_annexb_avcc_from_ps(l[sps], n[sps], l[pps], n[pps], &rec, &rec_size);
     } else {
-        if (!m->ps[GV_ES_VPS].n || !m->ps[GV_ES_SPS].n || !m->ps[GV_ES_PPS].n)
+        if (!n[vps] || !n[sps] || !n[pps])
             return 0;
-        err = gv_es_hvcc_build(l[GV_ES_VPS], m->ps[GV_ES_VPS].n, l[GV_ES_SPS], m->ps[GV_ES_SPS].n,
-                               l[GV_ES_PPS], m->ps[GV_ES_PPS].n, &m->rec);
+        err = gv_annexb_hvcc_from_ps(l[vps], n[vps], l[sps], n[sps], l[pps], n[pps], &rec,
+                                     &rec_size);
     }
     if (err == GV_ENOMEM)
         return err;
@@ -262,13 +265,15 @@ static int rebuild_video_config(gv_mpegts_t *m, gv_codec_t codec)
         gv_log(GV_LOG_DEBUG, m->ctx, "unusable parameter sets: %s", gv_strerror(err));
         return 0;
     }
-    return install_config(m, GV_TRACK_VIDEO, codec, m->rec.data, m->rec.len, 0, 0);
+    err = install_config(m, GV_TRACK_VIDEO, codec, rec, rec_size, 0, 0);
+    free(rec);
+    return err;
 }
 
 static int on_video(gv_mpegts_t *m, const AVPacket *pkt, int64_t raw_dts, int64_t raw_pts)
 {
     track_t *tr = &m->tr[GV_TRACK_VIDEO];
-    int err = gv_es_annexb_split(tr->codec, pkt->data, (size_t)pkt->size, &m->au);
+    int err = gv_annexb_split(tr->codec, pkt->data, (size_t)pkt->size, &m->au);
     if (err == GV_ENOMEM)
         return err;
     if (err < 0) {
@@ -276,7 +281,7 @@ static int on_video(gv_mpegts_t *m, const AVPacket *pkt, int64_t raw_dts, int64_
         gv_log(GV_LOG_DEBUG, m->ctx, "bad video PES (%d bytes): %s", pkt->size, gv_strerror(err));
         return 0;
     }
-    if (m->au.n_ps[GV_ES_VPS] || m->au.n_ps[GV_ES_SPS] || m->au.n_ps[GV_ES_PPS]) {
+    if (m->au.n_ps[GV_ANNEXB_VPS] || m->au.n_ps[GV_ANNEXB_SPS] || m->au.n_ps[GV_ANNEXB_PPS]) {
         if ((err = store_ps(m)) < 0 || (err = rebuild_video_config(m, tr->codec)) < 0)
             return err;
     }
@@ -290,7 +295,7 @@ static int on_video(gv_mpegts_t *m, const AVPacket *pkt, int64_t raw_dts, int64_
     if (!map_time(m, GV_TRACK_VIDEO, raw_dts, raw_pts, &dts, &pts))
         return 0;
     m->video_started = true;
-    return emit_unit(m, GV_TRACK_VIDEO, m->au.payload.data, m->au.payload.len, dts, pts,
+    return emit_unit(m, GV_TRACK_VIDEO, m->au.payload, m->au.len, dts, pts,
                      m->au.keyframe);
 }
 

@@ -5,13 +5,19 @@
  * is only applied once all of it (including a possible extended timestamp) is visible, so a
  * partial header is simply retried later. Payload bytes are copied straight into the
  * per-chunk-stream message buffer, which grows with what actually arrived (not with the
- * declared length) so a lying header cannot make us allocate. */
+ * declared length) so a lying header cannot make us allocate. A returned message points into
+ * that buffer, which is then kept for the stream's next message (steady media needs no
+ * allocation per message) unless it is larger than RETAIN_MAX. */
 #include "ingest/rtmp_chunk.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
+
+/* A message buffer above this is freed after use rather than kept for the next message, which
+ * bounds what idle chunk streams hold (max_chunk_streams * RETAIN_MAX). */
+#define RETAIN_MAX (256u * 1024)
 
 typedef struct {
     uint32_t csid;
@@ -38,7 +44,7 @@ struct gv_rtmp_chunk_reader {
     uint32_t chunk_left; /* payload bytes left in the current chunk */
     uint8_t pend[32];    /* a header split across feed calls (at most 18 + peek bytes) */
     size_t pend_len;
-    uint8_t *out; /* payload of the last returned message */
+    cstream_t *last; /* holds the payload of the last returned message */
     int err;
 };
 
@@ -73,7 +79,6 @@ void gv_rtmp_chunk_reader_destroy(gv_rtmp_chunk_reader_t *r)
     for (size_t i = 0; i < r->n_streams; i++)
         free(r->streams[i].buf);
     free(r->streams);
-    free(r->out);
     free(r);
 }
 
@@ -129,16 +134,13 @@ static int apply_control(gv_rtmp_chunk_reader_t *r, const gv_rtmp_msg_t *m)
 static int emit(gv_rtmp_chunk_reader_t *r, cstream_t *cs, gv_rtmp_msg_t *msg)
 {
     static const uint8_t empty[1];
-    free(r->out);
-    r->out = cs->buf;
-    cs->buf = NULL;
-    cs->cap = 0;
     drop_message(r, cs);
+    r->last = cs;
     msg->csid = cs->csid;
     msg->type = cs->type;
     msg->stream_id = cs->stream_id;
     msg->timestamp = cs->timestamp;
-    msg->payload = r->out ? r->out : empty;
+    msg->payload = cs->buf && cs->length ? cs->buf : empty;
     msg->size = cs->length;
     int err = apply_control(r, msg);
     return err ? err : 1;
@@ -291,6 +293,16 @@ int gv_rtmp_chunk_reader_feed(gv_rtmp_chunk_reader_t *r, const uint8_t *in, size
     *consumed = 0;
     if (r->err)
         return r->err;
+    if (r->last) {
+        /* The previous message's payload is no longer needed. */
+        cstream_t *cs = r->last;
+        r->last = NULL;
+        if (cs->cap > RETAIN_MAX) {
+            free(cs->buf);
+            cs->buf = NULL;
+            cs->cap = 0;
+        }
+    }
     for (;;) {
         if (r->pend_len > 0) {
             size_t l = r->pend_len, c = len - pos;

@@ -2,11 +2,14 @@
  * rtmp_session per connection, and enforces the connection-level limits: how many connections,
  * one deadline for the whole handshake+connect+publish phase (not re-armed by reads, so a slow
  * trickle cannot hold a slot), and an idle timeout once publishing. A connection that sends bad
- * input gets one log line naming its peer and is closed; nothing else is affected. */
+ * input gets one log line naming its peer and is closed; nothing else is affected.
+ *
+ * Sockets are driven by plain events rather than bufferevents: media is the hot path (a
+ * publisher's bytes arrive in about a hundred small bursts a second), so each readiness costs
+ * one recv() straight into the buffer the session parses, and replies go out with send() at
+ * once, arming a write event only when the socket is full. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <netdb.h>
@@ -16,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -23,7 +27,10 @@
 #include "ingest/ingest.h"
 #include "ingest/rtmp_session.h"
 
-#define READ_CHUNK 16384
+/* One recv() per readiness into a buffer shared by all connections (the loop is single
+ * threaded and a session consumes everything it is fed): no per-connection input buffer and
+ * no FIONREAD probe. Large enough that a busy publisher is drained in one call. */
+#define READ_BUF_SIZE (256 * 1024)
 /* Replies are small: more than this queued means the peer stopped reading. */
 #define MAX_PENDING_OUT (1u << 20)
 #define CLOSE_FLUSH_MS 2000 /* how long a final reply may take to drain before we close */
@@ -38,16 +45,19 @@ struct gv_rtmp_server {
     conn_t *conns;
     int n_conns;
     int port;
+    uint8_t *rbuf; /* READ_BUF_SIZE bytes, see above */
 };
 
 struct conn {
     conn_t *prev, *next;
     gv_rtmp_server_t *srv;
-    struct bufferevent *bev;
+    evutil_socket_t fd;
     gv_rtmp_session_t *sess;
-    struct event *deadline; /* handshake+connect+publish phase */
+    struct event *rd_ev;    /* persistent; carries the idle timeout once publishing */
+    struct event *wr_ev;    /* added only while replies wait for socket space */
+    struct event *deadline; /* handshake+connect+publish phase, then the close flush bound */
     struct event *kick_ev;  /* activated (from any thread) when a newer publisher takes over */
-    gv_bytes_t out;
+    gv_bytes_t out;         /* replies not yet written, from the front */
     bool publishing;
     bool closing; /* flushing a final reply */
     char peer[96];
@@ -66,12 +76,16 @@ static void conn_free(conn_t *c)
     /* The session goes first: detaching may race with a kick from another thread, which still
      * needs kick_ev to exist. */
     gv_rtmp_session_destroy(c->sess);
+    if (c->rd_ev)
+        event_free(c->rd_ev);
+    if (c->wr_ev)
+        event_free(c->wr_ev);
     if (c->deadline)
         event_free(c->deadline);
     if (c->kick_ev)
         event_free(c->kick_ev);
-    if (c->bev)
-        bufferevent_free(c->bev);
+    if (c->fd >= 0)
+        evutil_closesocket(c->fd);
     gv_bytes_free(&c->out);
     free(c);
 }
@@ -86,11 +100,43 @@ static void log_close(conn_t *c, gv_log_level_t level, const char *why)
            (unsigned long long)(c->sess ? gv_rtmp_session_units(c->sess) : 0));
 }
 
-static void event_cb(struct bufferevent *bev, short what, void *arg);
-
-static void flushed_cb(struct bufferevent *bev, void *arg)
+static void log_socket_error(conn_t *c, int err)
 {
-    conn_free(arg);
+    char line[160];
+    snprintf(line, sizeof(line), "socket error: %s", evutil_socket_error_to_string(err));
+    log_close(c, GV_LOG_WARN, line);
+}
+
+/* Writes as much of c->out as the socket takes now; the rest waits for wr_ev. Replies are
+ * rare (handshake, command results, acks), so the write event is only armed when needed.
+ * Returns 0 or the socket error. */
+static int flush_out(conn_t *c)
+{
+    size_t off = 0;
+    while (off < c->out.len) {
+        ssize_t n = send(c->fd, c->out.data + off, c->out.len - off, MSG_NOSIGNAL);
+        if (n > 0) {
+            off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        return n < 0 ? errno : EPIPE;
+    }
+    if (off == c->out.len)
+        gv_bytes_reset(&c->out);
+    else if (off > 0)
+        gv_bytes_consume(&c->out, off);
+    bool waiting = c->out.len > 0;
+    if (waiting != (event_pending(c->wr_ev, EV_WRITE, NULL) != 0)) {
+        if (waiting)
+            event_add(c->wr_ev, NULL);
+        else
+            event_del(c->wr_ev);
+    }
+    return 0;
 }
 
 /* Closes after whatever is queued has been written (bounded by CLOSE_FLUSH_MS). */
@@ -99,17 +145,15 @@ static void close_after_flush(conn_t *c)
     if (c->closing)
         return;
     c->closing = true;
-    if (c->deadline)
-        event_del(c->deadline);
-    bufferevent_disable(c->bev, EV_READ);
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+    event_del(c->rd_ev);
+    event_del(c->deadline);
+    if (c->out.len == 0) {
         conn_free(c);
         return;
     }
+    /* The deadline timer is reused to bound the flush. */
     struct timeval tv = {CLOSE_FLUSH_MS / 1000, (CLOSE_FLUSH_MS % 1000) * 1000};
-    bufferevent_set_timeouts(c->bev, NULL, &tv);
-    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-    bufferevent_setcb(c->bev, NULL, flushed_cb, event_cb, c);
+    evtimer_add(c->deadline, &tv);
 }
 
 static void start_idle_timeout(conn_t *c)
@@ -118,28 +162,46 @@ static void start_idle_timeout(conn_t *c)
     event_del(c->deadline);
     int ms = c->srv->cfg->rtmp.idle_timeout_ms;
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    bufferevent_set_timeouts(c->bev, &tv, NULL);
+    /* Re-adding a pending persistent event only sets its timeout, which libevent then
+     * re-arms after every read. */
+    event_add(c->rd_ev, &tv);
 }
 
-static void read_cb(struct bufferevent *bev, void *arg)
+static void read_cb(evutil_socket_t fd, short what, void *arg)
 {
     conn_t *c = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    uint8_t buf[READ_CHUNK];
-    int rc = 0;
-    while (!c->closing && rc == 0) {
-        int n = evbuffer_remove(in, buf, sizeof(buf));
-        if (n <= 0)
-            break;
-        rc = gv_rtmp_session_feed(c->sess, buf, (size_t)n, &c->out);
-        if (c->out.len > 0) {
-            bufferevent_write(bev, c->out.data, c->out.len);
-            gv_bytes_reset(&c->out);
-        }
+    char line[256];
+    if (what & EV_TIMEOUT) {
+        snprintf(line, sizeof(line), "no data for %d ms (rtmp.idle_timeout_ms)",
+                 c->srv->cfg->rtmp.idle_timeout_ms);
+        log_close(c, GV_LOG_WARN, line);
+        conn_free(c);
+        return;
+    }
+    ssize_t n = recv(fd, c->srv->rbuf, READ_BUF_SIZE, 0);
+    if (n < 0) {
+        int err = errno;
+        if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR)
+            return;
+        log_socket_error(c, err);
+        conn_free(c);
+        return;
+    }
+    if (n == 0) {
+        log_close(c, c->publishing ? GV_LOG_INFO : GV_LOG_DEBUG, "closed by peer");
+        conn_free(c);
+        return;
+    }
+    int rc = gv_rtmp_session_feed(c->sess, c->srv->rbuf, (size_t)n, &c->out);
+    int werr = c->out.len > 0 ? flush_out(c) : 0;
+    if (rc == 0 && werr) {
+        log_socket_error(c, werr);
+        conn_free(c);
+        return;
     }
     if (rc == 0 && !c->publishing && gv_rtmp_session_state(c->sess) == GV_RTMP_STATE_PUBLISHING)
         start_idle_timeout(c);
-    if (rc == 0 && evbuffer_get_length(bufferevent_get_output(bev)) > MAX_PENDING_OUT) {
+    if (rc == 0 && c->out.len > MAX_PENDING_OUT) {
         log_close(c, GV_LOG_WARN, "peer is not reading its replies");
         conn_free(c);
         return;
@@ -147,41 +209,39 @@ static void read_cb(struct bufferevent *bev, void *arg)
     if (rc == 0)
         return;
     const char *why = gv_rtmp_session_reason(c->sess);
-    char line[256];
     if (rc == GV_ECLOSED) {
         log_close(c, GV_LOG_INFO, why[0] ? why : "session ended");
     } else {
         snprintf(line, sizeof(line), "%s [%s]", why[0] ? why : gv_strerror(rc), gv_errname(rc));
         log_close(c, GV_LOG_WARN, line);
     }
-    close_after_flush(c);
+    if (werr) /* the final reply cannot be delivered anyway */
+        conn_free(c);
+    else
+        close_after_flush(c);
 }
 
-static void event_cb(struct bufferevent *bev, short what, void *arg)
+static void write_cb(evutil_socket_t fd, short what, void *arg)
+{
+    conn_t *c = arg;
+    int err = flush_out(c);
+    if (err) {
+        if (!c->closing) /* a closing connection was logged already */
+            log_socket_error(c, err);
+        conn_free(c);
+        return;
+    }
+    if (c->closing && c->out.len == 0)
+        conn_free(c);
+}
+
+static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
     conn_t *c = arg;
     if (c->closing) { /* the final reply could not be flushed in time */
         conn_free(c);
         return;
     }
-    char line[160];
-    if (what & BEV_EVENT_EOF) {
-        log_close(c, c->publishing ? GV_LOG_INFO : GV_LOG_DEBUG, "closed by peer");
-    } else if (what & BEV_EVENT_TIMEOUT) {
-        snprintf(line, sizeof(line), "no data for %d ms (rtmp.idle_timeout_ms)",
-                 c->srv->cfg->rtmp.idle_timeout_ms);
-        log_close(c, GV_LOG_WARN, line);
-    } else {
-        snprintf(line, sizeof(line), "socket error: %s",
-                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-        log_close(c, GV_LOG_WARN, line);
-    }
-    conn_free(c);
-}
-
-static void deadline_cb(evutil_socket_t fd, short what, void *arg)
-{
-    conn_t *c = arg;
     char line[160];
     snprintf(line, sizeof(line),
              "did not start publishing within %d ms "
@@ -195,7 +255,7 @@ static void kick_ev_cb(evutil_socket_t fd, short what, void *arg)
 {
     conn_t *c = arg;
     if (c->closing)
-        return; /* already ending (and logged); the flush callback frees it */
+        return; /* already ending (and logged); the flush path frees it */
     log_close(c, GV_LOG_INFO, "taken over by a newer publisher");
     conn_free(c);
 }
@@ -246,6 +306,7 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
         return;
     }
     c->srv = srv;
+    c->fd = fd;
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     gv_bytes_init(&c->out, 0);
     c->next = srv->conns;
@@ -256,13 +317,12 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
 
     gv_rtmp_session_opts_t o = {
         .cfg = srv->cfg, .reg = srv->reg, .peer = peer, .on_kick = on_kick, .opaque = c};
-    c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (!c->bev)
-        evutil_closesocket(fd);
     c->sess = gv_rtmp_session_create(&o);
+    c->rd_ev = event_new(srv->base, fd, EV_READ | EV_PERSIST, read_cb, c);
+    c->wr_ev = event_new(srv->base, fd, EV_WRITE | EV_PERSIST, write_cb, c);
     c->deadline = evtimer_new(srv->base, deadline_cb, c);
     c->kick_ev = event_new(srv->base, -1, 0, kick_ev_cb, c);
-    if (!c->bev || !c->sess || !c->deadline || !c->kick_ev) {
+    if (!c->sess || !c->rd_ev || !c->wr_ev || !c->deadline || !c->kick_ev) {
         gv_log(GV_LOG_ERROR, peer, "out of memory accepting connection");
         conn_free(c);
         return;
@@ -270,8 +330,7 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     int ms = srv->cfg->rtmp.handshake_timeout_ms;
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     evtimer_add(c->deadline, &tv);
-    bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    event_add(c->rd_ev, NULL);
     gv_log(GV_LOG_DEBUG, peer, "rtmp connection accepted");
 }
 
@@ -291,6 +350,11 @@ gv_rtmp_server_t *gv_rtmp_server_create(struct event_base *base, const gv_config
     srv->base = base;
     srv->cfg = cfg;
     srv->reg = reg;
+    srv->rbuf = malloc(READ_BUF_SIZE);
+    if (!srv->rbuf) {
+        gv_log(GV_LOG_ERROR, "rtmp", "out of memory");
+        goto fail;
+    }
 
     char port[16];
     snprintf(port, sizeof(port), "%d", cfg->rtmp.listen.port);
@@ -343,5 +407,6 @@ void gv_rtmp_server_destroy(gv_rtmp_server_t *srv)
         log_close(srv->conns, GV_LOG_INFO, "server shutting down");
         conn_free(srv->conns);
     }
+    free(srv->rbuf);
     free(srv);
 }

@@ -19,6 +19,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/secure.h"
 #include "core/stream.h"
 #include "overlay/lot.h"
 #include "overlay/overlay.h"
@@ -66,18 +67,6 @@ static void reply_error(struct evhttp_request *req, int code, const char *reason
 
 /* ---------- request checks ---------- */
 
-static bool const_time_equal(const char *a, size_t la, const char *b, size_t lb)
-{
-    size_t n = la > lb ? la : lb;
-    unsigned diff = (unsigned)(la ^ lb);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ca = i < la ? (unsigned char)a[i] : 0;
-        unsigned char cb = i < lb ? (unsigned char)b[i] : 0;
-        diff |= (unsigned)(ca ^ cb);
-    }
-    return diff == 0;
-}
-
 /* 1: authorized, 0: no credentials, -1: wrong credentials. */
 static int check_auth(const gv_overlay_api_t *api, struct evhttp_request *req)
 {
@@ -94,7 +83,7 @@ static int check_auth(const gv_overlay_api_t *api, struct evhttp_request *req)
     size_t n = strlen(v);
     while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
         n--;
-    return const_time_equal(v, n, api->token, api->token_len) ? 1 : -1;
+    return gv_secure_equal(v, n, api->token, api->token_len) ? 1 : -1;
 }
 
 static bool valid_name(const char *s, size_t n)

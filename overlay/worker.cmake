@@ -7,5 +7,4 @@ target_link_libraries(gavel_lib PUBLIC PkgConfig::SWSCALE)
 target_sources(gavel_lib PRIVATE worker.c lot_store.c api.c)
 
 gv_add_unit_test(test_lot_store ${CMAKE_SOURCE_DIR}/tests/unit/test_lot_store.c)
-gv_add_unit_test(test_annexb ${CMAKE_SOURCE_DIR}/tests/unit/test_annexb.c)
 gv_add_unit_test(test_api ${CMAKE_SOURCE_DIR}/tests/unit/test_api.c)

@@ -97,17 +97,15 @@ static void count_response(gv_origin_t *o, int code)
         o->responses_by_class[cls]++;
 }
 
-static void reply_text(gv_origin_t *o, struct evhttp_request *req, int code, const char *reason,
-                       const char *text, double cache_s)
+/* Sends buf with the headers every response carries, its content type and a Cache-Control
+ * (public max-age when cache_s > 0, else no-cache), counts the response and frees buf. */
+static void send_body(gv_origin_t *o, struct evhttp_request *req, int code, const char *reason,
+                      const char *type, double cache_s, bool immutable, struct evbuffer *buf)
 {
-    struct evbuffer *buf = evbuffer_new();
-    if (text)
-        evbuffer_add_printf(buf, "%s\n", text);
     set_common_headers(o, req);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      "text/plain; charset=utf-8");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type);
     if (cache_s > 0)
-        set_cache(req, cache_s, false);
+        set_cache(req, cache_s, immutable);
     else
         evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-cache");
     evhttp_send_reply(req, code, reason, buf);
@@ -115,15 +113,21 @@ static void reply_text(gv_origin_t *o, struct evhttp_request *req, int code, con
     evbuffer_free(buf);
 }
 
+static void reply_text(gv_origin_t *o, struct evhttp_request *req, int code, const char *reason,
+                       const char *text, double cache_s)
+{
+    struct evbuffer *buf = evbuffer_new();
+    if (text)
+        evbuffer_add_printf(buf, "%s\n", text);
+    send_body(o, req, code, reason, "text/plain; charset=utf-8", cache_s, false, buf);
+}
+
 static void reply_playlist(gv_origin_t *o, struct evhttp_request *req, char *text, size_t len,
                            bool gzip, double cache_s)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     struct evbuffer *buf = evbuffer_new();
-    set_common_headers(o, req);
-    evhttp_add_header(h, "Content-Type", PLAYLIST_TYPE);
     evhttp_add_header(h, "Vary", "Accept-Encoding");
-    set_cache(req, cache_s, false);
     char *z = NULL;
     size_t zlen = 0;
     if (gzip && gv_http_gzip(text, len, &z, &zlen) == 0) {
@@ -133,9 +137,7 @@ static void reply_playlist(gv_origin_t *o, struct evhttp_request *req, char *tex
     } else {
         evbuffer_add(buf, text, len);
     }
-    evhttp_send_reply(req, 200, "OK", buf);
-    count_response(o, 200);
-    evbuffer_free(buf);
+    send_body(o, req, 200, "OK", PLAYLIST_TYPE, cache_s, false, buf);
 }
 
 static void unref_blob_cb(const void *data, size_t len, void *arg)
@@ -150,13 +152,8 @@ static void reply_resource(gv_origin_t *o, struct evhttp_request *req, gv_pkg_re
         gv_blob_t *b = gv_blob_ref(res->blobs[i]);
         evbuffer_add_reference(buf, b->data, b->size, unref_blob_cb, b);
     }
-    set_common_headers(o, req);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", res->content_type);
     /* URIs carry an instance id and a sequence number: the bytes behind one never change. */
-    set_cache(req, 31536000, true);
-    evhttp_send_reply(req, 200, "OK", buf);
-    count_response(o, 200);
-    evbuffer_free(buf);
+    send_body(o, req, 200, "OK", res->content_type, 31536000, true, buf);
 }
 
 /* ---------- parking ---------- */
@@ -290,27 +287,31 @@ static void pkg_notify_cb(void *ud)
 
 /* ---------- routes ---------- */
 
+/* Replies with a playlist that gv_pkg_render_* returned (rc, text), or with its error. */
+static void reply_rendered(gv_origin_t *o, struct evhttp_request *req, int rc, char *text,
+                           size_t len, bool gzip, double cache_s)
+{
+    if (rc == GV_EAGAIN) {
+        reply_text(o, req, 404, "Not Found", "stream has no complete segment yet", 1);
+    } else if (rc) {
+        reply_text(o, req, 500, "Internal Server Error", gv_strerror(rc), 0);
+    } else {
+        reply_playlist(o, req, text, len, gzip, cache_s);
+        free(text);
+    }
+}
+
 static void serve_media_playlist(origin_stream_t *os, struct evhttp_request *req,
                                  const gv_hls_query_t *q, bool gzip, bool blocking)
 {
-    gv_origin_t *o = os->origin;
     gv_pkg_state_t st;
     gv_pkg_state(os->pkg, &st);
     char *text = NULL;
     size_t len = 0;
     int rc = gv_pkg_render_media(os->pkg, q->skip, &text, &len);
-    if (rc == GV_EAGAIN) {
-        reply_text(o, req, 404, "Not Found", "stream has no complete segment yet", 1);
-        return;
-    }
-    if (rc) {
-        reply_text(o, req, 500, "Internal Server Error", gv_strerror(rc), 0);
-        return;
-    }
     /* B.1: blocking responses may be cached for 6 target durations, others for half of one. */
     double cache = blocking ? 6.0 * st.target_duration_s : 0.5 * st.target_duration_s;
-    reply_playlist(o, req, text, len, gzip, cache);
-    free(text);
+    reply_rendered(os->origin, req, rc, text, len, gzip, cache);
 }
 
 static void route_media_playlist(origin_stream_t *os, struct evhttp_request *req, const char *query,
@@ -346,22 +347,12 @@ static void route_media_playlist(origin_stream_t *os, struct evhttp_request *req
 
 static void route_multivariant(origin_stream_t *os, struct evhttp_request *req, bool gzip)
 {
-    gv_origin_t *o = os->origin;
     char *text = NULL;
     size_t len = 0;
     int rc = gv_pkg_render_multivariant(os->pkg, "media.m3u8", &text, &len);
-    if (rc == GV_EAGAIN) {
-        reply_text(o, req, 404, "Not Found", "stream has no complete segment yet", 1);
-        return;
-    }
-    if (rc) {
-        reply_text(o, req, 500, "Internal Server Error", gv_strerror(rc), 0);
-        return;
-    }
     gv_pkg_state_t st;
     gv_pkg_state(os->pkg, &st);
-    reply_playlist(o, req, text, len, gzip, 0.5 * st.target_duration_s);
-    free(text);
+    reply_rendered(os->origin, req, rc, text, len, gzip, 0.5 * st.target_duration_s);
 }
 
 static void serve_resource_now(origin_stream_t *os, struct evhttp_request *req, const char *file,
@@ -457,13 +448,7 @@ static void request_cb(struct evhttp_request *req, void *arg)
         }
         struct evbuffer *buf = evbuffer_new();
         evbuffer_add_reference(buf, o->hlsjs, o->hlsjs_len, NULL, NULL);
-        set_common_headers(o, req);
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                          "text/javascript; charset=utf-8");
-        set_cache(req, 3600, false);
-        evhttp_send_reply(req, 200, "OK", buf);
-        count_response(o, 200);
-        evbuffer_free(buf);
+        send_body(o, req, 200, "OK", "text/javascript; charset=utf-8", 3600, false, buf);
         return;
     }
     if (!strncmp(path, "/watch/", 7)) {
@@ -473,14 +458,9 @@ static void request_cb(struct evhttp_request *req, void *arg)
             return;
         }
         struct evbuffer *buf = evbuffer_new();
-        gv_origin_player_page(buf, os->name);
-        set_common_headers(o, req);
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                          "text/html; charset=utf-8");
-        set_cache(req, 60, false);
-        evhttp_send_reply(req, 200, "OK", buf);
-        count_response(o, 200);
-        evbuffer_free(buf);
+        gv_origin_player_page(buf, os->name, o->cfg->hls.part_target_ms,
+                              o->cfg->hls.segment_target_ms);
+        send_body(o, req, 200, "OK", "text/html; charset=utf-8", 60, false, buf);
         return;
     }
     if (!strncmp(path, "/live/", 6)) {
@@ -620,13 +600,7 @@ static void serve_metrics(gv_origin_t *o, struct evhttp_request *req)
     }
     free(samples);
     serve_overlay_metrics(o, buf);
-    set_common_headers(o, req);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      "text/plain; version=0.0.4; charset=utf-8");
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-cache");
-    evhttp_send_reply(req, 200, "OK", buf);
-    count_response(o, 200);
-    evbuffer_free(buf);
+    send_body(o, req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", 0, false, buf);
 }
 
 /* ---------- lifecycle ---------- */

@@ -13,7 +13,9 @@ struct evbuffer;
 bool gv_http_accepts_gzip(const char *accept_encoding);
 /* Gzips in into a new malloc'd buffer. 0 or GV_E*. */
 int gv_http_gzip(const char *in, size_t len, char **out, size_t *out_len);
-/* Writes the player page for stream name (validated [A-Za-z0-9_-]) into buf. */
-void gv_origin_player_page(struct evbuffer *buf, const char *name);
+/* Writes the player page for stream name (validated [A-Za-z0-9_-]) into buf; its hls.js settings
+ * follow the stream's part and segment targets (ms). */
+void gv_origin_player_page(struct evbuffer *buf, const char *name, int part_target_ms,
+                           int segment_target_ms);
 
 #endif

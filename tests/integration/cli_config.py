@@ -23,7 +23,6 @@ STREAMS = """streams:
 FULL = """# every key gavel knows, with a value in range
 http:
   listen: "127.0.0.1:18080"
-  max_connections: 100
   max_header_bytes: 8192
   max_body_bytes: 65536
   timeout_ms: 30000
@@ -38,6 +37,13 @@ rtmp:
   ack_window: 2500000
   handshake_timeout_ms: 10000
   idle_timeout_ms: 10000
+srt:
+  listen: "127.0.0.1:19000"
+  latency_ms: 120
+  max_connections: 10
+  peer_idle_timeout_ms: 5000
+  handshake_timeout_ms: 5000
+  stats_interval_ms: 10000
 hls:
   part_target_ms: 200
   segment_target_ms: 2000
@@ -45,6 +51,8 @@ hls:
 ingest:
   on_duplicate: takeover-stale
   stale_ms: 2000
+api:
+  token: "0123456789abcdef"
 log:
   level: info
 streams:
@@ -105,10 +113,12 @@ with t:
             "rc=%s %s" % (rc, err.strip()))
     t.check("--check-config prints no key of a valid file",
             "k-alpha-1" not in err + out.decode(errors="replace"), err)
-    demo = os.path.join(os.getcwd(), "configs", "demo.yaml")
-    if os.path.exists(demo):
-        rc, out, err = check_config(demo)
-        t.check("--check-config configs/demo.yaml exits 0", rc == 0, "rc=%s %s" % (rc, err))
+    for shipped in ("demo.yaml", "production.yaml"):
+        path = os.path.join(os.getcwd(), "configs", shipped)
+        if os.path.exists(path):
+            rc, out, err = check_config(path)
+            t.check("--check-config configs/%s exits 0" % shipped, rc == 0,
+                    "rc=%s %s" % (rc, err.strip()))
 
     # Bad files: exact format, line and key.
     for label, text, line, cols, key in BAD:

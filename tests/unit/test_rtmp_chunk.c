@@ -1,7 +1,8 @@
 /* Unit tests for the RTMP chunk reader and writer: every header format, 1-3 byte basic headers,
  * chunk size changes mid-stream, extended timestamps (with and without the fmt 3 repeat),
- * Abort, interleaved chunk streams, limits, and that any split of the input (byte at a time,
- * random) yields exactly what bulk feeding does. */
+ * Abort, interleaved chunk streams, limits, that any split of the input (byte at a time,
+ * random) yields exactly what bulk feeding does, and that reused message buffers never leak
+ * bytes of an earlier message into a later one. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -473,7 +474,52 @@ static void test_split_invariance(void)
     gv_bytes_free(&b);
 }
 
+/* Message buffers are kept per chunk stream between messages (and dropped above a size):
+ * messages that grow, shrink, exceed that size and interleave must each come back with only
+ * their own bytes. */
+static void test_buffer_reuse(void)
+{
+    static const size_t sizes[] = {5000, 300, 0, 12000, 300000, 17, 4096, 290000, 1, 8000};
+    gv_rtmp_chunk_writer_t w;
+    gv_rtmp_chunk_writer_init(&w, 4096);
+    gv_bytes_t b;
+    gv_bytes_init(&b, 0);
+    uint8_t *body = malloc(300000);
+    GV_CHECK(body != NULL);
+    if (!body)
+        return;
+    uint8_t cs[4] = {0, 0, 0x10, 0x00};
+    gv_rtmp_chunk_write(&w, &b, 2, GV_RTMP_SET_CHUNK_SIZE, 0, 0, cs, 4);
+    size_t n = sizeof(sizes) / sizeof(sizes[0]);
+    for (size_t i = 0; i < n; i++) {
+        memset(body, (int)(0x41 + i), sizes[i]);
+        /* Alternate two chunk streams for the second half. */
+        uint32_t csid = i >= n / 2 && (i & 1) ? 7 : 6;
+        gv_rtmp_chunk_write(&w, &b, csid, 9, 1, (uint32_t)(i * 33), body, sizes[i]);
+    }
+    GV_CHECK_INT(b.err, 0);
+    int steps[3] = {0, 1000, -1};
+    for (int k = 0; k < 3; k++) {
+        gv_rtmp_chunk_reader_t *r = reader();
+        run(r, b.data, b.len, steps[k], &g_list);
+        GV_CHECK_INT(g_list.err, 0);
+        GV_CHECK_INT(g_list.n, n + 1);
+        for (size_t i = 0; i < n && i + 1 < g_list.n; i++) {
+            got_t *g = &g_list.m[i + 1];
+            GV_CHECK_INT(g->size, sizes[i]);
+            bool same = g->size == sizes[i];
+            for (size_t j = 0; same && j < g->size; j++)
+                same = g->payload[j] == (uint8_t)(0x41 + i);
+            GV_CHECK(same);
+        }
+        got_free(&g_list);
+        gv_rtmp_chunk_reader_destroy(r);
+    }
+    free(body);
+    gv_bytes_free(&b);
+}
+
 GV_TEST_MAIN(GV_TEST(test_header_formats), GV_TEST(test_basic_header_sizes),
              GV_TEST(test_chunk_size_change), GV_TEST(test_extended_timestamps),
              GV_TEST(test_abort), GV_TEST(test_interleaved), GV_TEST(test_limits),
-             GV_TEST(test_split_invariance))
+             GV_TEST(test_split_invariance), GV_TEST(test_buffer_reuse))
