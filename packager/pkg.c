@@ -51,6 +51,8 @@
 #define JITTER_TOL 180              /* 2 ms: millisecond timestamps jitter by this much */
 #define FIRST_TIMELINE_START 900000 /* 10 s: room for audio that starts before video */
 #define MAX_GAP_S 10                /* a larger dts jump restarts the timeline */
+#define PDT_REANCHOR_US 1000000     /* arrival this far from the media clock: re-anchor PDT */
+#define PDT_SLEW_MAX_US 5000        /* at most this much PDT correction per segment */
 #define NO_DTS INT64_MIN
 
 typedef struct {
@@ -136,6 +138,8 @@ struct gv_pkg {
     int a_sr, a_ch;
     int width, height;
     int64_t offset;
+    bool pdt_anchored;            /* the PDT clock: wall time of output pts pdt_anchor_opts */
+    int64_t pdt_anchor_us, pdt_anchor_opts;
     int64_t tl_end;
     int64_t last_vdts;
     int64_t interval;
@@ -451,6 +455,38 @@ fail:
     return rc;
 }
 
+/* The PDT of a segment: the wall-clock time its first frame arrived, read off a clock that
+ * the publish's first frame anchors and media time advances, so consecutive PDTs differ by
+ * exactly the EXTINF before them. Network jitter in arrival times is slewed out (at most
+ * PDT_SLEW_MAX_US per segment, enough for any encoder clock drift); a discontinuity, or
+ * arrivals later than the clock by more than PDT_REANCHOR_US (a stall), re-anchor. It
+ * never re-anchors backwards, so PDTs never overlap the segments before them. */
+static int64_t segment_pdt(gv_pkg_t *p, int64_t arrival_us, int64_t opts, bool discontinuity)
+{
+    if (!p->pdt_anchored || discontinuity) {
+        p->pdt_anchored = true;
+        p->pdt_anchor_us = arrival_us;
+        p->pdt_anchor_opts = opts;
+        return arrival_us;
+    }
+    int64_t predicted = p->pdt_anchor_us + (opts - p->pdt_anchor_opts) * 100 / 9;
+    int64_t err = arrival_us - predicted;
+    if (err > PDT_REANCHOR_US) {
+        gv_log(GV_LOG_DEBUG, p->name, "arrival is %" PRId64 " ms off the media clock: "
+               "PDT re-anchored", err / 1000);
+        p->pdt_anchor_us = arrival_us;
+        p->pdt_anchor_opts = opts;
+        return arrival_us;
+    }
+    int64_t slew = err / 8;
+    if (slew > PDT_SLEW_MAX_US)
+        slew = PDT_SLEW_MAX_US;
+    if (slew < -PDT_SLEW_MAX_US)
+        slew = -PDT_SLEW_MAX_US;
+    p->pdt_anchor_us += slew;
+    return predicted + slew;
+}
+
 static int new_segment(gv_pkg_t *p, const gv_unit_t *first)
 {
     if (p->n_segs == p->cap_segs) {
@@ -467,8 +503,8 @@ static int new_segment(gv_pkg_t *p, const gv_unit_t *first)
     s->msn = p->next_msn++;
     s->discontinuity = p->disc_pending;
     p->disc_pending = false;
-    s->pdt_us = first->arrival_us;
     s->first_opts = first->pts + p->offset;
+    s->pdt_us = segment_pdt(p, first->arrival_us, s->first_opts, s->discontinuity);
     s->start_edge = p->edge;
     snprintf(s->uri, sizeof(s->uri), "s-%s-%" PRId64 ".m4s", p->inst, s->msn);
     if (p->init_written) {

@@ -31,6 +31,7 @@ typedef struct {
     size_t vsize;     /* bytes per video frame */
     bool audio;
     int notified;
+    int64_t (*delay_us)(int64_t vi); /* network delay of video frame vi, when set */
 } gen_t;
 
 static void on_notify(void *ud)
@@ -79,6 +80,8 @@ static int push_video(gen_t *g)
     u->pts = u->dts + 3000;
     u->keyframe = key;
     u->arrival_us = 1700000000000000LL + u->dts * 1000 / 90;
+    if (g->delay_us)
+        u->arrival_us += g->delay_us(g->vi);
     int rc = gv_pkg_push(g->pkg, u);
     gv_unit_unref(u);
     g->vi++;
@@ -741,6 +744,69 @@ static void test_daterange_anchoring(void)
     gen_free(&g);
 }
 
+/* Up to 60 ms of pseudo-random network delay, keyframes the latest; from frame 400 on, a
+ * 3 s stall shifts every arrival. */
+static int64_t jittery_delay(int64_t vi)
+{
+    int64_t d = (vi * 7919 % 41) * 1000 + (vi % 60 == 0 ? 20000 : 0);
+    return vi >= 400 ? d + 3000000 : d;
+}
+
+/* Seconds since the epoch of the n-th PDT line (0-based), or -1. */
+static double nth_pdt(const char *pl, int n)
+{
+    const char *tag = "#EXT-X-PROGRAM-DATE-TIME:";
+    const char *p = pl;
+    for (int i = 0; p && (p = strstr(p, tag)); i++, p += strlen(tag)) {
+        if (i < n)
+            continue;
+        int h, m;
+        double sec;
+        if (sscanf(p + strlen(tag), "2023-11-14T%d:%d:%lfZ", &h, &m, &sec) != 3)
+            return -1;
+        return 1699920000.0 + h * 3600 + m * 60 + sec;
+    }
+    return -1;
+}
+
+static void test_pdt_follows_media_clock(void)
+{
+    gv_pkg_t *pkg = make_pkg(200, 2000, 20);
+    gen_t g;
+    gen_init(&g, pkg, 60, 100, true);
+    g.delay_us = jittery_delay;
+    gv_pkg_publish_begin(pkg);
+    gen_until(&g, 390); /* segments 0..5 complete, 6 open */
+    char *pl = media(pkg, GV_SKIP_NONE);
+    if (pl) {
+        /* Each PDT is the previous one plus its 2 s EXTINF despite the jitter, and stays
+         * within the jitter of the real arrival of the segment's first frame. */
+        for (int i = 0; i < 6; i++) {
+            double a = nth_pdt(pl, i), b = nth_pdt(pl, i + 1);
+            double gap = b - a;
+            GV_CHECK(gap > 1.9945 && gap < 2.0055); /* EXTINF +- slew, ms rounding */
+            double arrival = 1700000000.0 + (i + 1) * 2.0 +
+                             (double)jittery_delay((i + 1) * 60) / 1e6;
+            GV_CHECK(b > arrival - 0.07 && b < arrival + 0.07);
+        }
+    }
+    free(pl);
+    gen_until(&g, 500); /* through the stall */
+    pl = media(pkg, GV_SKIP_NONE);
+    if (pl) {
+        /* Segment 7 starts at frame 420, after the 3 s stall: re-anchored to its arrival. */
+        double pdt7 = nth_pdt(pl, 7);
+        double arrival7 = 1700000000.0 + 14.0 + (double)jittery_delay(420) / 1e6;
+        GV_CHECK(pdt7 > arrival7 - 0.001 && pdt7 < arrival7 + 0.001);
+        if (!(pdt7 > arrival7 - 0.001 && pdt7 < arrival7 + 0.001))
+            fprintf(stderr, "pdt7 %.3f arrival %.3f\n%s", pdt7, arrival7, pl);
+        GV_CHECK(nth_pdt(pl, 7) - nth_pdt(pl, 6) > 2.9);
+    }
+    free(pl);
+    gv_pkg_destroy(pkg);
+    gen_free(&g);
+}
+
 static void test_video_only_and_timing_jitter(void)
 {
     /* Millisecond-rounded timestamps (33/34 ms) must still give parts <= PART-TARGET. */
@@ -828,6 +894,7 @@ int main(void)
         GV_TEST(test_video_only_and_timing_jitter),
         GV_TEST(test_memory_bounded),
         GV_TEST(test_fragment_timing),
+        GV_TEST(test_pdt_follows_media_clock),
     };
     return gv_test_run(cases, sizeof(cases) / sizeof(cases[0]));
 }
