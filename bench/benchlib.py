@@ -289,6 +289,139 @@ def nginx_play_url(http_port, key):
     return "http://127.0.0.1:%d/hls/%s.m3u8" % (http_port, key)
 
 
+# ---- SRT ingest (gavel's SRT listener; the ffmpeg SRT -> HLS peer) ---------------------------
+
+def free_udp_port():
+    """A UDP port on 127.0.0.1 that nothing is bound to right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def udp_bound(port):
+    """True when some socket is bound to this local UDP port (/proc/net/udp, udp6)."""
+    want = ":%04X" % port
+    for path in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            with open(path) as f:
+                next(f, None)
+                for line in f:
+                    fields = line.split()
+                    if len(fields) > 1 and fields[1].endswith(want):
+                        return True
+        except OSError:
+            continue
+    return False
+
+
+def wait_udp(port, timeout, proc=None):
+    """Waits until a UDP listener (SRT binds one socket) holds the port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        if udp_bound(port):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def start_gavel_srt(procs, binary, workdir, streams, srt_latency_ms=120, **kw):
+    """Starts gavel with its SRT listener on as well; returns (proc, http_port, rtmp_port,
+    srt_port) or raises RuntimeError. kw as for write_gavel_config."""
+    hp, rp, sp = free_port(), free_port(), free_udp_port()
+    cfg = os.path.join(workdir, "gavel.yaml")
+    write_gavel_config(cfg, hp, rp, streams, **kw)
+    with open(cfg, "a") as f:
+        f.write('srt:\n  listen: "127.0.0.1:%d"\n  latency_ms: %d\n' % (sp, srt_latency_ms))
+    p = procs.start("gavel", [binary, "-c", cfg], cwd=REPO)
+    if not (wait_tcp(hp, 10, p) and wait_udp(sp, 10, p)):
+        raise RuntimeError("gavel did not start listening:\n" + procs.logtail("gavel"))
+    return p, hp, rp, sp
+
+
+def srt_url(port, latency_ms, **params):
+    """srt://127.0.0.1:port with ffmpeg's options; ffmpeg's latency is in microseconds."""
+    q = ["latency=%d" % (latency_ms * 1000)]
+    q += ["%s=%s" % (k, urllib.parse.quote(str(v), safe="/")) for k, v in params.items()]
+    return "srt://127.0.0.1:%d?%s" % (port, "&".join(q))
+
+
+STATIC_NGINX_CONF = """\
+# Static HTTP server for the ffmpeg SRT -> HLS peer (generated).
+daemon off;
+master_process on;
+worker_processes 1;
+{user}
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    client_body_temp_path {d}/tmp_body;
+    proxy_temp_path {d}/tmp_proxy;
+    fastcgi_temp_path {d}/tmp_fastcgi;
+    uwsgi_temp_path {d}/tmp_uwsgi;
+    scgi_temp_path {d}/tmp_scgi;
+    types {{
+        application/vnd.apple.mpegurl m3u8;
+        video/mp4 mp4;
+        video/iso.segment m4s;
+    }}
+    server {{
+        listen 127.0.0.1:{http_port};
+        location /hls/ {{
+            alias {root}/;
+            add_header Cache-Control no-cache;
+            add_header Access-Control-Allow-Origin * always;
+        }}
+    }}
+}}
+"""
+
+
+def start_static_nginx(procs, workdir, root, name="http"):
+    """nginx serving root under /hls/ (no-cache, CORS); returns (proc, http_port)."""
+    d = os.path.join(workdir, name)
+    os.makedirs(d, exist_ok=True)
+    hp = free_port()
+    conf = os.path.join(d, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(STATIC_NGINX_CONF.format(d=d, root=root, http_port=hp,
+                                         user="user root;" if os.geteuid() == 0 else ""))
+    p = procs.start(name, ["nginx", "-p", d, "-c", conf, "-e", os.path.join(d, "error.log")])
+    if not wait_tcp(hp, 10, p):
+        raise RuntimeError("nginx (static) did not start:\n" + procs.logtail(name))
+    return p, hp
+
+
+def start_ffmpeg_srt_hls(procs, workdir, latency_ms=120, hls_time=1, list_size=6):
+    """The SRT peer: ffmpeg listening for one SRT publish, remuxing (-c copy) into fMP4 HLS in
+    workdir/hls, served by a static nginx. Returns (ffmpeg proc, http_port, srt_port)."""
+    hls = os.path.join(workdir, "hls")
+    os.makedirs(hls, exist_ok=True)
+    sp = free_udp_port()
+    argv = ["ffmpeg", "-hide_banner", "-loglevel", "warning", "-nostats",
+            "-i", srt_url(sp, latency_ms, mode="listener"),
+            "-map", "0", "-c", "copy", "-f", "hls", "-hls_time", str(hls_time),
+            "-hls_list_size", str(list_size), "-hls_segment_type", "fmp4",
+            "-hls_flags", "delete_segments+temp_file+independent_segments",
+            "-hls_fmp4_init_filename", "init.mp4",
+            "-hls_segment_filename", os.path.join(hls, "seg%05d.m4s"),
+            os.path.join(hls, "live.m3u8")]
+    p = procs.start("ffmpeg", argv, cwd=hls)
+    if not wait_udp(sp, 10, p):
+        raise RuntimeError("ffmpeg SRT listener did not start:\n" + procs.logtail("ffmpeg"))
+    _, hp = start_static_nginx(procs, workdir, hls)
+    return p, hp, sp
+
+
+def ffmpeg_hls_play_url(http_port):
+    return "http://127.0.0.1:%d/hls/live.m3u8" % http_port
+
+
 # ---- /proc sampling -------------------------------------------------------------------------
 
 def proc_tree(pid):

@@ -1,5 +1,10 @@
 #!/usr/bin/env python3
-"""Glass-to-glass latency of gavel (LL-HLS) versus nginx-rtmp (HLS), measured in the same run.
+"""Glass-to-glass latency of gavel (LL-HLS) versus a peer (HLS), measured in the same run.
+
+--ingest rtmp (default): published over RTMP; the peer is nginx-rtmp writing HLS.
+--ingest srt: the same picture muxed to MPEG-TS and sent over SRT (caller, --srt-latency-ms,
+120 ms by default) to gavel's SRT listener; the peer is ffmpeg as the SRT listener remuxing
+(-c copy) to 1 s fMP4 HLS in a temp dir that a static nginx serves.
 
 An ffmpeg publisher draws the wall-clock capture time (ms mod 2^32) into every frame as a
 black/white block code, encodes with x264 (veryfast, zerolatency, -g 60) and publishes RTMP.
@@ -66,7 +71,7 @@ def encoder_args(bitrate_k, audio, gop=60):
     return a
 
 
-def publisher_argv(workdir, url, bitrate_k, audio, gop=60):
+def publisher_argv(workdir, url, bitrate_k, audio, gop=60, fmt="flv"):
     fg = os.path.join(workdir, "publisher_fg.txt")
     with open(fg, "w") as f:
         f.write(barcode_filtergraph(True, audio))
@@ -74,7 +79,12 @@ def publisher_argv(workdir, url, bitrate_k, audio, gop=60):
             "-filter_complex_script", fg, "-map", "[v]"]
     if audio:
         argv += ["-map", "[a]"]
-    return argv + encoder_args(bitrate_k, audio, gop) + ["-f", "flv", url]
+    if fmt == "mpegts":
+        # One SRT payload = 7 TS packets; flush after every packet (the mux default with a
+        # protocol that sets no minimum packet size) so a frame's tail is not held back.
+        argv += encoder_args(bitrate_k, audio, gop) + ["-f", "mpegts", "-flush_packets", "1"]
+        return argv + [url]
+    return argv + encoder_args(bitrate_k, audio, gop) + ["-f", fmt, url]
 
 
 def run_player(opts, timeout, logpath=None):
@@ -180,22 +190,43 @@ def measure(server, args, workdir, gavel_bin):
     os.makedirs(sdir, exist_ok=True)
     with bl.Procs(sdir) as procs:
         try:
-            if server == "gavel":
+            srt = args.ingest == "srt"
+            if server == "gavel" and srt:
+                srv, hp, rp, sp = bl.start_gavel_srt(
+                    procs, gavel_bin, sdir, [("s1", "k1")], srt_latency_ms=args.srt_latency_ms,
+                    part_ms=args.part_ms, seg_ms=args.segment_ms, window=7)
+                url = bl.gavel_play_url(hp, "s1")
+                page = "http://127.0.0.1:%d/watch/s1" % hp
+                hls_config = json.loads(args.hlsjs_gavel)
+                pub_url = bl.srt_url(sp, args.srt_latency_ms, streamid=args.srt_streamid,
+                                     pkt_size=1316)
+            elif server == "gavel":
                 srv, hp, rp = bl.start_gavel(procs, gavel_bin, sdir, [("s1", "k1")],
                                              part_ms=args.part_ms, seg_ms=args.segment_ms,
                                              window=7)
                 url = bl.gavel_play_url(hp, "s1")
                 page = "http://127.0.0.1:%d/watch/s1" % hp
                 hls_config = json.loads(args.hlsjs_gavel)
+            elif server == "ffmpeg":
+                srv, hp, sp = bl.start_ffmpeg_srt_hls(procs, sdir, args.srt_latency_ms,
+                                                      hls_time=args.peer_hls_time,
+                                                      list_size=args.peer_list_size)
+                url = bl.ffmpeg_hls_play_url(hp)
+                page = None
+                hls_config = dict({"maxLiveSyncPlaybackRate": args.catchup},
+                                  **json.loads(args.hlsjs_nginx))
+                pub_url = bl.srt_url(sp, args.srt_latency_ms, pkt_size=1316)
             else:
                 srv, hp, rp = bl.start_nginx(procs, sdir, fragment="1s", playlist="4s")
                 url = bl.nginx_play_url(hp, "k1")
                 page = None
                 hls_config = dict({"maxLiveSyncPlaybackRate": args.catchup},
                                   **json.loads(args.hlsjs_nginx))
+            if not srt:
+                pub_url = "rtmp://127.0.0.1:%d/live/k1" % rp
             pub = procs.start("publisher", publisher_argv(
-                sdir, "rtmp://127.0.0.1:%d/live/k1" % rp, args.bitrate, not args.no_audio,
-                args.gop))
+                sdir, pub_url, args.bitrate, not args.no_audio, args.gop,
+                "mpegts" if srt else "flv"))
             # Join an established stream, as viewers do: hls.js treats media sequence 0 as
             # "no segment yet" for blocking reloads, which slows a join during the first segment.
             if not bl.wait_playlist(url, 30, min_segments=args.join_segments):
@@ -249,7 +280,16 @@ def main():
     ap.add_argument("--quick", action="store_true", help="3 s warm-up + 10 s measurement")
     ap.add_argument("--warmup", type=int, default=5, help="seconds after the first decoded frame")
     ap.add_argument("--duration", type=int, default=60, help="measured seconds per server")
-    ap.add_argument("--servers", default="gavel,nginx", help="comma list: gavel,nginx")
+    ap.add_argument("--ingest", choices=("rtmp", "srt"), default="rtmp",
+                    help="rtmp: gavel vs nginx-rtmp; srt: gavel vs ffmpeg (SRT listener -> "
+                    "fMP4 HLS)")
+    ap.add_argument("--servers", help="comma list: gavel,nginx (rtmp) or gavel,ffmpeg (srt)")
+    ap.add_argument("--srt-latency-ms", type=int, default=120,
+                    help="SRT latency of the publisher, gavel and the ffmpeg peer")
+    ap.add_argument("--srt-streamid", default="#!::r=live/k1,m=publish",
+                    help="streamid the SRT publisher sends to gavel")
+    ap.add_argument("--peer-hls-time", type=int, default=1, help="ffmpeg peer: -hls_time")
+    ap.add_argument("--peer-list-size", type=int, default=6, help="ffmpeg peer: -hls_list_size")
     ap.add_argument("--gavel", help="gavel binary (default: build-bench/gavel or $GAVEL)")
     ap.add_argument("--bitrate", type=int, default=2500, help="publisher video kbps")
     ap.add_argument("--gop", type=int, default=60, help="publisher keyframe interval (frames)")
@@ -263,8 +303,8 @@ def main():
     ap.add_argument("--hlsjs-gavel", default="{}", metavar="JSON",
                     help="hls.js config merged over the one of gavel's player page, e.g. "
                     "'{\"liveSyncDuration\":1,\"liveMaxLatencyDuration\":2}'")
-    ap.add_argument("--hlsjs-nginx", default="{}", metavar="JSON",
-                    help="extra hls.js config for nginx-rtmp")
+    ap.add_argument("--hlsjs-nginx", "--hlsjs-peer", dest="hlsjs_nginx", default="{}",
+                    metavar="JSON", help="extra hls.js config for the peer (nginx-rtmp or ffmpeg)")
     ap.add_argument("--no-audio", action="store_true", help="publish video only")
     ap.add_argument("--skip-selftest", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the work dir (logs, configs)")
@@ -274,7 +314,12 @@ def main():
         args.warmup, args.duration = 3, 10
     bl.exit_on_sigterm()
 
+    peer = "nginx" if args.ingest == "rtmp" else "ffmpeg"
+    if args.servers is None:
+        args.servers = "gavel," + peer
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    if any(s not in ("gavel", peer) for s in servers):
+        ap.error("--ingest %s measures gavel and %s" % (args.ingest, peer))
     gavel_bin = bl.find_gavel(args.gavel)
     if "gavel" in servers and not gavel_bin:
         bl.log("gavel binary not found (build it or pass --gavel); measuring the peer only")
@@ -297,8 +342,8 @@ def main():
         bl.remove_workdir(workdir, args.keep)
 
     sums = {s: summarize(results[s]) if s in results and not results[s].get("error") else None
-            for s in ("gavel", "nginx")}
-    g, n = sums["gavel"], sums["nginx"]
+            for s in ("gavel", peer)}
+    g, n = sums["gavel"], sums[peer]
 
     def cell(d, k, spec):
         return bl.fmt(d[k] if d else None, spec)
@@ -323,24 +368,38 @@ def main():
         r = bl.ratio(g[key] if g else None, n[key] if n else None) if key in (
             "p50", "p95", "mean") else None
         rows.append([label, cell(g, key, spec), cell(n, key, spec), bl.fmt(r, "%.2f")])
-    title = ("Glass-to-glass latency, 720p30 x264 %d kbps -g %d%s, hls.js %s, %ds after %ds warm-up"
-             % (args.bitrate, args.gop, "" if args.no_audio else " + AAC",
+    title = ("Glass-to-glass latency, %s720p30 x264 %d kbps -g %d%s, hls.js %s, %ds after %ds "
+             "warm-up" % ("SRT in (latency %d ms), " % args.srt_latency_ms if peer == "ffmpeg"
+                          else "", args.bitrate, args.gop, "" if args.no_audio else " + AAC",
                 json.load(open(os.path.join(bl.REPO, "web/node_modules/hls.js/package.json")))
                 ["version"], args.duration, args.warmup))
-    bl.print_table(title, ["metric", "gavel (LL-HLS)", "nginx-rtmp (HLS)", "gavel/nginx"], rows)
+    if peer == "nginx":
+        header = ["metric", "gavel (LL-HLS)", "nginx-rtmp (HLS)", "gavel/nginx"]
+    else:
+        header = ["metric", "gavel (LL-HLS)", "ffmpeg SRT->fMP4 HLS", "gavel/ffmpeg"]
+    bl.print_table(title, header, rows)
     pc = (results.get("gavel") or {}).get("playerConfig")
     print("gavel: part %d ms, segment %d ms, player page /watch/s1, its hls.js config: %s" % (
         args.part_ms, args.segment_ms,
         ", ".join("%s=%s" % kv for kv in sorted(pc.items()) if kv[1] is not None) if pc else "?"))
-    print("nginx-rtmp: hls_fragment 1s, hls_playlist_length 4s, plain hls.js page, "
-          "lowLatencyMode=false, maxLiveSyncPlaybackRate=%g" % args.catchup)
-    for s in ("gavel", "nginx"):
-        extra = getattr(args, "hlsjs_" + s)
+    if peer == "nginx":
+        print("nginx-rtmp: hls_fragment 1s, hls_playlist_length 4s, plain hls.js page, "
+              "lowLatencyMode=false, maxLiveSyncPlaybackRate=%g" % args.catchup)
+    else:
+        print("SRT: publisher (caller) and both listeners latency %d ms; gavel streamid %s" % (
+            args.srt_latency_ms, args.srt_streamid))
+        print("ffmpeg: SRT listener, -c copy -f hls -hls_time %d -hls_segment_type fmp4 "
+              "-hls_list_size %d, static nginx; plain hls.js page, lowLatencyMode=false, "
+              "maxLiveSyncPlaybackRate=%g" % (args.peer_hls_time, args.peer_list_size,
+                                              args.catchup))
+    for s in ("gavel", peer):
+        extra = getattr(args, "hlsjs_" + ("gavel" if s == "gavel" else "nginx"))
         if json.loads(extra):
             print("%s extra hls.js config: %s" % (s, extra))
-    print("target: gavel p50 < 1.0 s -> %s" % (
-        "n/a" if not g or g["p50"] is None else ("PASS" if g["p50"] < 1.0 else "FAIL")))
-    for s in ("gavel", "nginx"):
+    goal = 1.0 if peer == "nginx" else 1.2
+    print("target: gavel p50 < %.1f s -> %s" % (goal,
+        "n/a" if not g or g["p50"] is None else ("PASS" if g["p50"] < goal else "FAIL")))
+    for s in ("gavel", peer):
         r = results.get(s) or {}
         for label, errs in (("all", r.get("hlsErrors") or []),
                             ("while measuring", (r.get("win") or {}).get("errors") or [])):
@@ -351,7 +410,7 @@ def main():
                 print("%s hls.js errors (%s): %s" % (
                     s, label, ", ".join("%s x%d" % kv for kv in kinds.items())))
     print("machine load average (1/5/15 min) at the end: %.2f %.2f %.2f" % os.getloadavg())
-    for s in ("gavel", "nginx"):
+    for s in ("gavel", peer):
         if s in results and results[s].get("error"):
             print("%s: not measured: %s" % (s, results[s]["error"].splitlines()[0]))
         elif s not in results:

@@ -548,9 +548,14 @@ def decode_errors(path, timeout=60):
 # gavel
 
 
+def _flow_extra(opts):
+    """', k: v, ...' for the keys of opts, to extend a YAML flow mapping ('' when none)."""
+    return "".join(", %s: %s" % (k, v) for k, v in (opts or {}).items())
+
+
 class Gavel:
     def __init__(self, test, binary, streams, hls=None, ingest=None, extra_yaml="", name="gavel",
-                 rtmp=True):
+                 rtmp=True, http_opts=None, rtmp_opts=None):
         self.test = test
         self.http_port = free_port()
         self.rtmp_port = free_port() if rtmp else None
@@ -560,9 +565,12 @@ class Gavel:
         self.ingest = dict(on_duplicate="takeover-stale", stale_ms=2000)
         self.ingest.update(ingest or {})
         self.config_path = os.path.join(test.tmp, name + ".yaml")
-        lines = ['http:    { listen: "127.0.0.1:%d" }' % self.http_port]
+        # http_opts / rtmp_opts: further keys of those sections (e.g. limits), as a dict.
+        lines = ['http:    { listen: "127.0.0.1:%d"%s }' % (self.http_port,
+                                                           _flow_extra(http_opts))]
         if rtmp:
-            lines.append('rtmp:    { listen: "127.0.0.1:%d" }' % self.rtmp_port)
+            lines.append('rtmp:    { listen: "127.0.0.1:%d"%s }' % (self.rtmp_port,
+                                                                   _flow_extra(rtmp_opts)))
         lines.append("hls:     { part_target_ms: %d, segment_target_ms: %d, window_segments: %d }"
                      % (self.hls["part_target_ms"], self.hls["segment_target_ms"],
                         self.hls["window_segments"]))
