@@ -15,7 +15,7 @@ PKGS=(
   nginx libnginx-mod-rtmp
   chromium
   clang libclang-rt-14-dev
-  python3 procps iproute2 fonts-dejavu-core
+  python3 procps iproute2 nftables fonts-dejavu-core
   libcairo2-dev libpango1.0-dev libfontconfig-dev fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji
   libx264-dev
 )

@@ -182,9 +182,10 @@ def full_rule_check(t, g, stream, pub, seconds, label=""):
 class LossyUdpRelay:
     """A userspace stand-in for netem between one SRT caller and gavel on loopback: forwards UDP
     both ways, dropping `loss` of the datagrams and delaying each by `delay_s` (used when the
-    kernel has no netem). Callers send to .port; gavel sees the relay as its peer."""
+    kernel has no netem). Callers send to .port; gavel sees the relay as its peer. `host` is the
+    address the relay listens on and gavel's address (loopback unless inside a namespace)."""
 
-    def __init__(self, target_port, loss=0.05, delay_s=0.02, seed=1):
+    def __init__(self, target_port, loss=0.05, delay_s=0.02, seed=1, host="127.0.0.1"):
         import heapq
         import random
         import select
@@ -192,12 +193,12 @@ class LossyUdpRelay:
         self._heapq, self._select = heapq, select
         self.rng = random.Random(seed)
         self.loss, self.delay = loss, delay_s
-        self.target = ("127.0.0.1", target_port)
+        self.target = (host, target_port)
         self.front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.front.bind(("127.0.0.1", 0))
+        self.front.bind((host, 0))
         self.port = self.front.getsockname()[1]
         self.back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.back.bind(("127.0.0.1", 0))
+        self.back.bind((host, 0))
         self.client = None
         self.queue = []  # (due, seq, sock, data, addr)
         self.seq = 0
