@@ -22,10 +22,12 @@ target_sources(gavel_lib PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/mpegts_es.c
   ${CMAKE_CURRENT_LIST_DIR}/mpegts.c
   ${CMAKE_CURRENT_LIST_DIR}/srt_conn.c
+  ${CMAKE_CURRENT_LIST_DIR}/srt_metrics.c
   ${CMAKE_CURRENT_LIST_DIR}/srt_server.c)
 
 gv_add_unit_test(test_srt_streamid ${PROJECT_SOURCE_DIR}/tests/unit/test_srt_streamid.c)
 gv_add_unit_test(test_mpegts ${PROJECT_SOURCE_DIR}/tests/unit/test_mpegts.c)
+gv_add_unit_test(test_srt_metrics ${PROJECT_SOURCE_DIR}/tests/unit/test_srt_metrics.c)
 gv_add_unit_test(test_srt_server ${PROJECT_SOURCE_DIR}/tests/unit/test_srt_server.c)
 # Both encode their input with ffmpeg during the test; the server test also runs SRT sessions.
 set_tests_properties(test_mpegts test_srt_server PROPERTIES TIMEOUT 180)
