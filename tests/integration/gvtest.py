@@ -1122,7 +1122,8 @@ class RuleChecker:
         self.results = {}
 
 
-def check_multivariant(t, g, stream, expect_resolution=None):
+def check_multivariant(t, g, stream, expect_resolution=None, video_codec="avc1",
+                       expect_audio=True):
     """Fetches and checks /live/<stream>/index.m3u8; returns the parsed playlist or None."""
     r = http_get(g.url("/live/%s/index.m3u8" % stream))
     if not t.check("multivariant playlist 200", r.status == 200, "status %d" % r.status):
@@ -1138,7 +1139,12 @@ def check_multivariant(t, g, stream, expect_resolution=None):
     for a in ("BANDWIDTH", "AVERAGE-BANDWIDTH", "CODECS", "RESOLUTION", "FRAME-RATE"):
         t.check("EXT-X-STREAM-INF has %s" % a, a in attrs, str(attrs))
     codecs = attrs.get("CODECS", "")
-    t.check("CODECS names avc1 and mp4a", "avc1." in codecs and "mp4a." in codecs, codecs)
+    if expect_audio:
+        t.check("CODECS names %s and mp4a" % video_codec,
+                video_codec + "." in codecs and "mp4a." in codecs, codecs)
+    else:
+        t.check("CODECS names %s only" % video_codec,
+                codecs.startswith(video_codec + ".") and "," not in codecs, codecs)
     if expect_resolution:
         t.check("RESOLUTION is %s" % expect_resolution, attrs.get("RESOLUTION") ==
                 expect_resolution, str(attrs.get("RESOLUTION")))
@@ -1152,7 +1158,7 @@ def check_multivariant(t, g, stream, expect_resolution=None):
 
 
 def concat_and_probe(t, checker, pl, label, expect_w=640, expect_h=360, expect_audio=True,
-                     decode=True):
+                     decode=True, vcodec="h264"):
     """Concatenates the init + complete segments since the last MAP change, ffprobes and decodes
     them, and checks codecs, size and duration."""
     segs = [s for s in pl.complete_segments]
@@ -1181,7 +1187,7 @@ def concat_and_probe(t, checker, pl, label, expect_w=640, expect_h=360, expect_a
     streams = info.get("streams", [])
     v = [s for s in streams if s.get("codec_type") == "video"]
     a = [s for s in streams if s.get("codec_type") == "audio"]
-    t.check(label + ": video is h264", len(v) == 1 and v[0].get("codec_name") == "h264",
+    t.check(label + ": video is " + vcodec, len(v) == 1 and v[0].get("codec_name") == vcodec,
             str([(s.get("codec_type"), s.get("codec_name")) for s in streams]))
     if v:
         t.check(label + ": video is %dx%d" % (expect_w, expect_h),
