@@ -172,7 +172,7 @@ def api_latencies(ctx, binary, clip, n_bids, n_part_bids):
         g.wait_playlist("auction", 2, timeout=30)
         put_lot(g)
         time.sleep(1)
-        server, client, video = [], [], []
+        server, client, video, pipe = [], [], [], []
         amount = 300
         log("(b) %d bids" % n_bids)
         for i in range(n_bids):
@@ -191,6 +191,7 @@ def api_latencies(ctx, binary, clip, n_bids, n_part_bids):
             server.append(sa["wall_ms"] - st["updated_at_ms"])
             client.append(sa["wall_ms"] - wall_sent)
             video.append(sa["frame_arrival_ms"] - st["updated_at_ms"])
+            pipe.append(sa["wall_ms"] - sa["frame_arrival_ms"])
 
         log("(c) %d bids with blocking playlist requests" % n_part_bids)
         part_lat = []
@@ -220,7 +221,7 @@ def api_latencies(ctx, binary, clip, n_bids, n_part_bids):
                 part_lat.append(hit[0] - wall_sent)
         pub.stop()
         metrics = oc.metrics_text(g)
-        return server, client, video, part_lat, metrics
+        return server, client, video, pipe, part_lat, metrics
     finally:
         g.proc.stop(grace=5)
 
@@ -232,6 +233,7 @@ def main():
     ap.add_argument("--bids", type=int, default=100)
     ap.add_argument("--part-bids", type=int, default=30)
     ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--json", help="write the raw latency samples here")
     args = ap.parse_args()
     binary = args.gavel
     if not binary:
@@ -270,17 +272,25 @@ def main():
                 " ".join("%.1f" % r["fps"] for r in gv_runs),
                 " ".join("%.1f" % r["fps"] for r in ff_runs)))
             print("  ratio gavel/ffmpeg: %.2fx (target >= 1.1x)" % (gbest["fps"] / fbest["fps"]))
-        server, client, video, part_lat, metrics = api_latencies(ctx, binary, clip, args.bids,
-                                                          args.part_bids)
+        server, client, video, pipe, part_lat, metrics = api_latencies(ctx, binary, clip,
+                                                                       args.bids, args.part_bids)
+
+        def q(vals):
+            return "p50 %6.1f  p95 %6.1f  p99 %6.1f  max %6.1f ms" % (
+                pct(vals, 0.5), pct(vals, 0.95), pct(vals, 0.99),
+                max(vals) if vals else float("nan"))
         print("\n(b) bid -> first frame showing it (%d bids):" % len(server))
-        print("  server (accepted -> frame composed): p50 %.1f ms  p99 %.1f ms  max %.1f ms"
-              % (pct(server, 0.5), pct(server, 0.99), max(server) if server else float("nan")))
-        print("  client (sent -> frame composed):     p50 %.1f ms  p99 %.1f ms  max %.1f ms"
-              % (pct(client, 0.5), pct(client, 0.99), max(client) if client else float("nan")))
-        print("  video time (frame's arrival/PDT - bid accepted): p50 %.1f ms  p99 %.1f ms  "
-              "max %.1f ms  (negative: a frame already queued when the bid came)"
-              % (pct(video, 0.5), pct(video, 0.99), max(video) if video else float("nan")))
+        print("  server (accepted -> frame composed):        " + q(server))
+        print("  client (sent -> frame composed):            " + q(client))
+        print("  video time (frame's arrival/PDT - accepted): " + q(video))
+        print("    (what viewers see; negative: the frame had arrived before the bid and was")
+        print("     still being decoded when it came)")
+        print("  of which in gavel (that frame's arrival -> composed): " + q(pipe))
         print("  target p99 <= 33.3 ms (one frame at 30 fps)")
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump({"server": server, "client": client, "video": video, "pipe": pipe,
+                           "part": part_lat}, fh)
         print("\n(c) bid -> part holding it listed (%d bids, blocking reload):" % len(part_lat))
         print("  p50 %.1f ms  p99 %.1f ms  max %.1f ms  (target <= 200 ms part target + encoder "
               "delay)" % (pct(part_lat, 0.5), pct(part_lat, 0.99),

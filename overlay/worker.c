@@ -1,11 +1,17 @@
-/* The per-stream transcode worker: one thread that decodes the publisher's video (libavcodec),
- * composes the lot card onto each frame, re-encodes with libx264 and hands the result, together
- * with the untouched audio, to the stream's packager.
+/* The per-stream transcode worker: two threads in a pipeline. The decode thread decodes the
+ * publisher's video (libavcodec), copies each picture into a pooled writable frame and composes
+ * the lot card onto it at once; the encode thread re-encodes with libx264 and hands the result,
+ * together with the untouched audio, to the stream's packager. A bounded frame queue of at most
+ * two pictures joins them (overlay/frame_queue.h), so the next picture is decoded and composed
+ * while the previous one is being encoded: a lot update never waits behind an encode, and on
+ * two cores decode overlaps encode as it does in ffmpeg's frame-threaded decoder, without
+ * the decoder's added frame of delay (low-delay decoding is kept).
  *
  * Ingest side: gv_overlay_push only enqueues (bounded: queue_frames video units and twice that
  * many audio units). When the video queue is full the incoming unit is dropped and so is every
  * following video unit up to the next keyframe, so the decoder never sees a picture whose
- * references are missing; drops are counted.
+ * references are missing; drops are counted. The decode thread forwards audio units and
+ * publish begin/end markers through the frame queue in order with the pictures.
  *
  * Timing: output units keep the source pts (dts = pts: the encoder never reorders) and the
  * source frame's arrival time, so PROGRAM-DATE-TIME and A/V sync stay honest. The encoder is
@@ -13,12 +19,14 @@
  * a short queue and is released as the encoded video passes it, because the packager
  * interleaves by push order. Every segment starts with a forced IDR at the segment target.
  *
- * Lot state: before composing each frame the worker checks the lot store's version; the first
- * frame that shows a new version is recorded in the store (pts, wall time), and lot start /
- * sale end become EXT-X-DATERANGE tags at that frame. Item images are fetched and decoded on a
- * separate loader thread and handed to the composer when ready, never on the frame path. */
+ * Lot state: before composing each frame the decode thread checks the lot store's version; the
+ * first frame that shows a new version is recorded in the store (pts, wall time), and lot
+ * start / sale end become EXT-X-DATERANGE tags at that frame (sent down the frame queue ahead
+ * of it, added to the playlist when the frame is pushed). Item images are fetched and decoded
+ * on a separate loader thread and handed to the composer when ready, never on the frame path. */
 #include <inttypes.h>
 #include <libavcodec/avcodec.h>
+#include <libavutil/buffer.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
 #include <libswscale/swscale.h>
@@ -31,6 +39,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "overlay/compose.h"
+#include "overlay/frame_queue.h"
 #include "overlay/image.h"
 #include "overlay/lot.h"
 #include "overlay/lot_store.h"
@@ -42,6 +51,11 @@
 #define MAX_PENDING_DR 8
 #define IMAGE_MAX_BYTES (8u << 20)
 #define IMAGE_TIMEOUT_MS 3000
+#define FQ_PICTURES 2       /* decoded pictures waiting for the encoder */
+#define FQ_ITEMS 256        /* pictures + audio + markers between them */
+
+/* What travels on the frame queue. */
+enum { IT_PICTURE, IT_AUDIO, IT_BEGIN, IT_END, IT_DATERANGE };
 
 typedef enum { EV_UNIT, EV_BEGIN, EV_END } ev_kind_t;
 
@@ -94,32 +108,21 @@ struct gv_overlay {
     bool stop;
     gv_overlay_stats_t st; /* under mu */
 
-    /* ---- worker thread only ---- */
+    /* ---- decode thread: ingest queue -> decode -> compose -> frame queue ---- */
+    pthread_t dthread;
+    bool dthread_started;
     AVCodecContext *dec;
     gv_codec_config_t *dec_cfg;
     bool dec_need_key;
-    AVPacket *pkt;
+    AVPacket *dpkt;
     AVFrame *dframe;
-    AVFrame *work; /* writable yuv420p copy that is composed and encoded */
     struct SwsContext *sws;
-    AVCodecContext *enc;
-    int enc_w, enc_h;
-    gv_codec_config_t *out_cfg;
-    int64_t enc_frame_no;
-    bool force_idr;
-    int64_t next_idr_pts;
-    int64_t seg_ticks;
+    AVBufferPool *pool; /* writable yuv420p pictures, recycled once encoded */
+    int pool_w, pool_h, pool_size;
     gv_composer_t *comp;
     int comp_w, comp_h;
     gv_colorspace_t comp_cs;
     timing_t dring[TIMING_RING];
-    timing_t ering[TIMING_RING];
-    gv_unit_t *aq[AUDIO_HOLD_MAX];
-    int aq_n;
-    bool epoch_started;
-    int64_t epoch_start_pts;
-    bool have_last_out;
-    int64_t last_out_pts;
     /* lot state as applied to the composer and as last shown */
     uint64_t applied_version;
     gv_lot_t *lot;
@@ -127,12 +130,33 @@ struct gv_overlay {
     uint64_t shown_version;
     char started_lot[sizeof(((gv_lot_t *)0)->id)];
     char ended_lot[sizeof(((gv_lot_t *)0)->id)];
-    gv_daterange_t pending_dr[MAX_PENDING_DR];
-    int n_pending_dr;
+    gv_daterange_t new_dr[MAX_PENDING_DR]; /* queued by note_shown, sent with the frame */
+    int n_new_dr;
     /* item image currently given to the composer */
     char img_url[sizeof(((gv_lot_t *)0)->image)];
     uint8_t *img;
     int img_w, img_h, img_stride;
+
+    gv_frame_queue_t *fq;
+
+    /* ---- encode thread: frame queue -> encode -> packager ---- */
+    AVPacket *epkt;
+    AVCodecContext *enc;
+    int enc_w, enc_h;
+    gv_codec_config_t *out_cfg;
+    int64_t enc_frame_no;
+    bool force_idr;
+    int64_t next_idr_pts;
+    int64_t seg_ticks;
+    timing_t ering[TIMING_RING];
+    gv_unit_t *aq[AUDIO_HOLD_MAX];
+    int aq_n;
+    bool epoch_started;
+    int64_t epoch_start_pts;
+    bool have_last_out;
+    int64_t last_out_pts;
+    gv_daterange_t pending_dr[MAX_PENDING_DR];
+    int n_pending_dr;
     loader_t loader;
 };
 
@@ -504,9 +528,9 @@ static void encode_frame(gv_overlay_t *ov, AVFrame *f, int64_t src_pts, int64_t 
         stat_add(ov, &ov->st.encode_errors, 1);
         return;
     }
-    while ((rc = avcodec_receive_packet(ov->enc, ov->pkt)) == 0) {
-        output_packet(ov, ov->pkt);
-        av_packet_unref(ov->pkt);
+    while ((rc = avcodec_receive_packet(ov->enc, ov->epkt)) == 0) {
+        output_packet(ov, ov->epkt);
+        av_packet_unref(ov->epkt);
     }
     stat_add(ov, &ov->st.encode_us, (uint64_t)(gv_mono_us() - t0));
 }
@@ -515,9 +539,9 @@ static void encode_frame(gv_overlay_t *ov, AVFrame *f, int64_t src_pts, int64_t 
 
 static void queue_daterange(gv_overlay_t *ov, const gv_lot_t *lot, int64_t pts, bool start)
 {
-    if (ov->n_pending_dr >= MAX_PENDING_DR)
+    if (ov->n_new_dr >= MAX_PENDING_DR)
         return;
-    gv_daterange_t *dr = &ov->pending_dr[ov->n_pending_dr++];
+    gv_daterange_t *dr = &ov->new_dr[ov->n_new_dr++];
     memset(dr, 0, sizeof(*dr));
     char id[sizeof(lot->id)], price[32];
     quote_safe(id, sizeof(id), lot->id);
@@ -610,21 +634,10 @@ static void refresh_lot(gv_overlay_t *ov)
         give_composer_lot(ov);
 }
 
-static int ensure_work_frame(gv_overlay_t *ov, int w, int h, gv_colorspace_t cs)
+static void ensure_composer(gv_overlay_t *ov, int w, int h, gv_colorspace_t cs)
 {
-    if (ov->work && ov->work->width == w && ov->work->height == h && ov->comp_cs == cs)
-        return 0;
-    av_frame_free(&ov->work);
-    ov->work = av_frame_alloc();
-    if (!ov->work)
-        return GV_ENOMEM;
-    ov->work->format = AV_PIX_FMT_YUV420P;
-    ov->work->width = w;
-    ov->work->height = h;
-    if (av_frame_get_buffer(ov->work, 0) < 0) {
-        av_frame_free(&ov->work);
-        return GV_ENOMEM;
-    }
+    if (ov->comp_w == w && ov->comp_h == h && ov->comp_cs == cs)
+        return;
     gv_composer_destroy(ov->comp);
     ov->comp = gv_composer_create(ov->cfg, w, h, cs);
     ov->comp_w = w;
@@ -635,10 +648,71 @@ static int ensure_work_frame(gv_overlay_t *ov, int w, int h, gv_colorspace_t cs)
                                        "without the card", w, h);
     /* The new composer starts empty: hand it the current lot again. */
     give_composer_lot(ov);
-    return 0;
 }
 
-/* ---------- decoder ---------- */
+/* A writable yuv420p picture from the pool; its buffer returns to the pool when the encode
+ * thread frees the frame (libx264 copies the picture while it is being sent). */
+static AVFrame *pool_frame(gv_overlay_t *ov, int w, int h)
+{
+    if (!ov->pool || ov->pool_w != w || ov->pool_h != h) {
+        av_buffer_pool_uninit(&ov->pool); /* buffers still queued keep it alive */
+        int size = av_image_get_buffer_size(AV_PIX_FMT_YUV420P, w, h, 64);
+        if (size < 0)
+            return NULL;
+        ov->pool = av_buffer_pool_init((size_t)size, NULL);
+        if (!ov->pool)
+            return NULL;
+        ov->pool_w = w;
+        ov->pool_h = h;
+        ov->pool_size = size;
+    }
+    AVFrame *f = av_frame_alloc();
+    if (!f)
+        return NULL;
+    f->buf[0] = av_buffer_pool_get(ov->pool);
+    if (!f->buf[0] || av_image_fill_arrays(f->data, f->linesize, f->buf[0]->data,
+                                           AV_PIX_FMT_YUV420P, w, h, 64) < 0) {
+        av_frame_free(&f);
+        return NULL;
+    }
+    f->format = AV_PIX_FMT_YUV420P;
+    f->width = w;
+    f->height = h;
+    return f;
+}
+
+static void free_item(gv_fq_item_t *it)
+{
+    switch (it->kind) {
+    case IT_PICTURE: {
+        AVFrame *f = it->data;
+        av_frame_free(&f);
+        break;
+    }
+    case IT_AUDIO:
+        gv_unit_unref(it->data);
+        break;
+    default:
+        free(it->data);
+        break;
+    }
+    it->data = NULL;
+}
+
+/* Hands an item to the encode thread; frees it when the queue is closed. */
+static void send_item(gv_overlay_t *ov, gv_fq_item_t *it)
+{
+    if (gv_frame_queue_push(ov->fq, it) != 0)
+        free_item(it);
+}
+
+static void send_marker(gv_overlay_t *ov, int kind)
+{
+    gv_fq_item_t it = {.kind = kind};
+    send_item(ov, &it);
+}
+
+/* ---------- decode thread: decode and compose ---------- */
 
 static void process_frame(gv_overlay_t *ov, AVFrame *f)
 {
@@ -652,33 +726,35 @@ static void process_frame(gv_overlay_t *ov, AVFrame *f)
         (f->colorspace == AVCOL_SPC_BT470BG || f->colorspace == AVCOL_SPC_SMPTE170M)
             ? GV_CS_BT601
             : GV_CS_BT709;
-    if (ensure_work_frame(ov, f->width, f->height, cs) != 0)
-        return;
-    if (av_frame_make_writable(ov->work) < 0)
+    ensure_composer(ov, f->width, f->height, cs);
+    AVFrame *work = pool_frame(ov, f->width, f->height);
+    if (!work)
         return;
     if (f->format == AV_PIX_FMT_YUV420P || f->format == AV_PIX_FMT_YUVJ420P) {
-        av_image_copy(ov->work->data, ov->work->linesize, (const uint8_t **)f->data, f->linesize,
+        av_image_copy(work->data, work->linesize, (const uint8_t **)f->data, f->linesize,
                       AV_PIX_FMT_YUV420P, f->width, f->height);
     } else {
         ov->sws = sws_getCachedContext(ov->sws, f->width, f->height,
                                        (enum AVPixelFormat)f->format, f->width,
                                        f->height, AV_PIX_FMT_YUV420P, SWS_BILINEAR, NULL, NULL,
                                        NULL);
-        if (!ov->sws)
+        if (!ov->sws) {
+            av_frame_free(&work);
             return;
+        }
         sws_scale(ov->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height,
-                  ov->work->data, ov->work->linesize);
+                  work->data, work->linesize);
     }
-    ov->work->colorspace = f->colorspace;
-    ov->work->color_primaries = f->color_primaries;
-    ov->work->color_trc = f->color_trc;
-    ov->work->sample_aspect_ratio = f->sample_aspect_ratio;
+    work->colorspace = f->colorspace;
+    work->color_primaries = f->color_primaries;
+    work->color_trc = f->color_trc;
+    work->sample_aspect_ratio = f->sample_aspect_ratio;
 
     refresh_lot(ov);
     int64_t now = gv_now_us();
     uint64_t visible = 0;
     if (ov->comp)
-        visible = gv_composer_apply(ov->comp, now / 1000, ov->work->data, ov->work->linesize);
+        visible = gv_composer_apply(ov->comp, now / 1000, work->data, work->linesize);
     uint64_t first_shown = 0;
     bool shows_applied = ov->lot_visible ? visible == ov->applied_version : visible == 0;
     if (ov->comp && shows_applied)
@@ -686,14 +762,28 @@ static void process_frame(gv_overlay_t *ov, AVFrame *f)
     int64_t t1 = gv_mono_us();
     stat_add(ov, &ov->st.compose_us, (uint64_t)(t1 - t0));
 
-    if (!ov->enc || ov->enc_w != f->width || ov->enc_h != f->height) {
-        AVRational fps = ov->dec ? ov->dec->framerate : (AVRational){0, 1};
-        if (fps.num <= 0 || fps.den <= 0 || av_q2d(fps) < 1 || av_q2d(fps) > 240)
-            fps = (AVRational){30, 1};
-        if (open_encoder(ov, ov->work, fps) != 0)
-            return;
+    /* Dateranges anchored at this frame travel just ahead of it. */
+    for (int i = 0; i < ov->n_new_dr; i++) {
+        gv_daterange_t *dr = malloc(sizeof(*dr));
+        if (!dr)
+            continue;
+        *dr = ov->new_dr[i];
+        gv_fq_item_t it = {.kind = IT_DATERANGE, .data = dr, .pts = dr->start_pts};
+        send_item(ov, &it);
     }
-    encode_frame(ov, ov->work, pts, arrival, first_shown);
+    ov->n_new_dr = 0;
+
+    AVRational fps = ov->dec ? ov->dec->framerate : (AVRational){0, 1};
+    if (fps.num <= 0 || fps.den <= 0 || av_q2d(fps) < 1 || av_q2d(fps) > 240)
+        fps = (AVRational){30, 1};
+    gv_fq_item_t it = {.kind = IT_PICTURE,
+                       .picture = true,
+                       .data = work,
+                       .pts = pts,
+                       .arrival_us = arrival,
+                       .aux = (int64_t)first_shown,
+                       .aux2 = ((int64_t)fps.num << 32) | (uint32_t)fps.den};
+    send_item(ov, &it);
 }
 
 static void close_decoder(gv_overlay_t *ov)
@@ -714,7 +804,7 @@ static void receive_frames(gv_overlay_t *ov)
     }
 }
 
-/* Feeds the end of stream to the decoder and encodes what it still held. */
+/* Feeds the end of stream to the decoder and passes on what it still held. */
 static void drain_decoder(gv_overlay_t *ov)
 {
     if (!ov->dec)
@@ -775,38 +865,27 @@ static void handle_video(gv_overlay_t *ov, gv_unit_t *u)
         ov->dec_need_key = false;
     }
     int64_t t0 = gv_mono_us();
-    if (av_new_packet(ov->pkt, (int)u->size) < 0)
+    if (av_new_packet(ov->dpkt, (int)u->size) < 0)
         return;
-    memcpy(ov->pkt->data, u->data, u->size);
-    ov->pkt->pts = u->pts;
-    ov->pkt->dts = u->dts;
+    memcpy(ov->dpkt->data, u->data, u->size);
+    ov->dpkt->pts = u->pts;
+    ov->dpkt->dts = u->dts;
     if (u->keyframe)
-        ov->pkt->flags |= AV_PKT_FLAG_KEY;
+        ov->dpkt->flags |= AV_PKT_FLAG_KEY;
     ring_put(ov->dring, u->pts, u->pts, u->arrival_us, 0);
-    int rc = avcodec_send_packet(ov->dec, ov->pkt);
-    av_packet_unref(ov->pkt);
+    int rc = avcodec_send_packet(ov->dec, ov->dpkt);
+    av_packet_unref(ov->dpkt);
     if (rc < 0 && rc != AVERROR(EAGAIN))
         stat_add(ov, &ov->st.decode_errors, 1);
     int64_t t1 = gv_mono_us();
     stat_add(ov, &ov->st.decode_us, (uint64_t)(t1 - t0));
-    /* process_frame accounts its own compose and encode time */
+    /* process_frame accounts its own compose time */
     receive_frames(ov);
 }
 
-/* ---------- worker thread ---------- */
+/* ---------- decode thread loop ---------- */
 
-static void end_publish(gv_overlay_t *ov)
-{
-    drain_decoder(ov);
-    close_decoder(ov);
-    release_audio(ov, INT64_MAX);
-    /* Dateranges whose frame never made it out are dropped with the publish. */
-    ov->n_pending_dr = 0;
-    ov->epoch_started = false;
-    ov->have_last_out = false;
-}
-
-static void *worker_main(void *arg)
+static void *decode_main(void *arg)
 {
     gv_overlay_t *ov = arg;
     for (;;) {
@@ -831,25 +910,78 @@ static void *worker_main(void *arg)
 
         switch (n->kind) {
         case EV_BEGIN:
+        case EV_END:
+            /* Pictures the decoder still holds go out before the marker. */
+            drain_decoder(ov);
+            close_decoder(ov);
+            send_marker(ov, n->kind == EV_BEGIN ? IT_BEGIN : IT_END);
+            break;
+        case EV_UNIT:
+            if (n->u->track == GV_TRACK_VIDEO) {
+                handle_video(ov, n->u);
+                gv_unit_unref(n->u);
+            } else {
+                gv_fq_item_t it = {.kind = IT_AUDIO, .data = n->u, .pts = n->u->dts};
+                send_item(ov, &it); /* the queue owns the reference now */
+            }
+            break;
+        }
+        free(n);
+    }
+    gv_frame_queue_close(ov->fq);
+    return NULL;
+}
+
+/* ---------- encode thread loop ---------- */
+
+static void end_publish(gv_overlay_t *ov)
+{
+    release_audio(ov, INT64_MAX);
+    /* Dateranges whose frame never made it out are dropped with the publish. */
+    ov->n_pending_dr = 0;
+    ov->epoch_started = false;
+    ov->have_last_out = false;
+}
+
+static void encode_item(gv_overlay_t *ov, gv_fq_item_t *it)
+{
+    AVFrame *f = it->data;
+    if (!ov->enc || ov->enc_w != f->width || ov->enc_h != f->height) {
+        AVRational fps = {(int)(it->aux2 >> 32), (int)(uint32_t)it->aux2};
+        if (open_encoder(ov, f, fps) != 0)
+            return;
+    }
+    encode_frame(ov, f, it->pts, it->arrival_us, (uint64_t)it->aux);
+}
+
+static void *encode_main(void *arg)
+{
+    gv_overlay_t *ov = arg;
+    gv_fq_item_t it;
+    while (gv_frame_queue_pop(ov->fq, &it) == 0) {
+        switch (it.kind) {
+        case IT_PICTURE:
+            encode_item(ov, &it);
+            break;
+        case IT_AUDIO:
+            hold_audio(ov, it.data);
+            break;
+        case IT_DATERANGE:
+            if (ov->n_pending_dr < MAX_PENDING_DR)
+                ov->pending_dr[ov->n_pending_dr++] = *(gv_daterange_t *)it.data;
+            break;
+        case IT_BEGIN:
             end_publish(ov);
             drop_held_audio(ov);
             gv_pkg_publish_begin(ov->pkg);
             ov->force_idr = true;
             break;
-        case EV_END:
+        case IT_END:
             end_publish(ov);
             gv_pkg_publish_end(ov->pkg);
             break;
-        case EV_UNIT:
-            if (n->u->track == GV_TRACK_VIDEO) {
-                handle_video(ov, n->u);
-            } else {
-                hold_audio(ov, n->u);
-            }
-            gv_unit_unref(n->u);
-            break;
         }
-        free(n);
+        free_item(&it);
     }
     drop_held_audio(ov);
     return NULL;
@@ -936,6 +1068,7 @@ void gv_overlay_stats(gv_overlay_t *ov, gv_overlay_stats_t *out)
     *out = ov->st;
     out->queue_depth = ov->n_video + ov->n_audio;
     pthread_mutex_unlock(&ov->mu);
+    out->queue_depth += gv_frame_queue_items(ov->fq);
 }
 
 gv_lot_store_t *gv_overlay_lot_store(gv_overlay_t *ov)
@@ -965,16 +1098,21 @@ gv_overlay_t *gv_overlay_create(const char *stream_name, const gv_overlay_config
     ov->loader.ctx = ov->name;
     ov->store = gv_lot_store_create();
     ov->lot = calloc(1, sizeof(*ov->lot));
-    ov->pkt = av_packet_alloc();
+    ov->dpkt = av_packet_alloc();
+    ov->epkt = av_packet_alloc();
     ov->dframe = av_frame_alloc();
-    if (!ov->store || !ov->lot || !ov->pkt || !ov->dframe)
+    ov->fq = gv_frame_queue_create(FQ_PICTURES, FQ_ITEMS);
+    if (!ov->store || !ov->lot || !ov->dpkt || !ov->epkt || !ov->dframe || !ov->fq)
         goto fail;
     if (pthread_create(&ov->loader.thread, NULL, loader_main, &ov->loader) != 0)
         goto fail;
     ov->loader.started = true;
-    if (pthread_create(&ov->thread, NULL, worker_main, ov) != 0)
+    if (pthread_create(&ov->thread, NULL, encode_main, ov) != 0)
         goto fail;
     ov->thread_started = true;
+    if (pthread_create(&ov->dthread, NULL, decode_main, ov) != 0)
+        goto fail;
+    ov->dthread_started = true;
     gv_log(GV_LOG_INFO, ov->name, "overlay worker started (queue %d frames, %d kbps, preset %s)",
            ov->vcap, cfg->bitrate_kbps, cfg->preset ? cfg->preset : "veryfast");
     return ov;
@@ -987,13 +1125,19 @@ void gv_overlay_destroy(gv_overlay_t *ov)
 {
     if (!ov)
         return;
-    if (ov->thread_started) {
+    /* The decode thread drains the ingest queue and closes the frame queue; the encode
+     * thread finishes what is queued and ends. */
+    if (ov->dthread_started) {
         pthread_mutex_lock(&ov->mu);
         ov->stop = true;
         pthread_cond_signal(&ov->cond);
         pthread_mutex_unlock(&ov->mu);
-        pthread_join(ov->thread, NULL);
+        pthread_join(ov->dthread, NULL);
     }
+    if (ov->fq)
+        gv_frame_queue_close(ov->fq);
+    if (ov->thread_started)
+        pthread_join(ov->thread, NULL);
     if (ov->loader.started) {
         pthread_mutex_lock(&ov->loader.mu);
         ov->loader.stop = true;
@@ -1007,13 +1151,15 @@ void gv_overlay_destroy(gv_overlay_t *ov)
         gv_unit_unref(n->u);
         free(n);
     }
+    gv_frame_queue_destroy(ov->fq, free_item);
     drop_held_audio(ov);
     close_decoder(ov);
     close_encoder(ov);
     gv_codec_config_unref(ov->out_cfg);
-    av_packet_free(&ov->pkt);
+    av_packet_free(&ov->dpkt);
+    av_packet_free(&ov->epkt);
     av_frame_free(&ov->dframe);
-    av_frame_free(&ov->work);
+    av_buffer_pool_uninit(&ov->pool);
     sws_freeContext(ov->sws);
     gv_composer_destroy(ov->comp);
     free(ov->loader.bgra);
