@@ -405,7 +405,8 @@ def start_ffmpeg_srt_hls(procs, workdir, latency_ms=120, hls_time=1, list_size=6
     sp = free_udp_port()
     argv = ["ffmpeg", "-hide_banner", "-loglevel", "warning", "-nostats",
             "-i", srt_url(sp, latency_ms, mode="listener"),
-            "-map", "0", "-c", "copy", "-f", "hls", "-hls_time", str(hls_time),
+            "-map", "0", "-c", "copy", "-bsf:a", "aac_adtstoasc",
+            "-f", "hls", "-hls_time", str(hls_time),
             "-hls_list_size", str(list_size), "-hls_segment_type", "fmp4",
             "-hls_flags", "delete_segments+temp_file+independent_segments",
             "-hls_fmp4_init_filename", "init.mp4",

@@ -71,7 +71,7 @@ def encoder_args(bitrate_k, audio, gop=60):
     return a
 
 
-def publisher_argv(workdir, url, bitrate_k, audio, gop=60, fmt="flv"):
+def publisher_argv(workdir, url, bitrate_k, audio, gop=60, fmt="flv", out_opts=()):
     fg = os.path.join(workdir, "publisher_fg.txt")
     with open(fg, "w") as f:
         f.write(barcode_filtergraph(True, audio))
@@ -83,7 +83,7 @@ def publisher_argv(workdir, url, bitrate_k, audio, gop=60, fmt="flv"):
         # One SRT payload = 7 TS packets; flush after every packet (the mux default with a
         # protocol that sets no minimum packet size) so a frame's tail is not held back.
         argv += encoder_args(bitrate_k, audio, gop) + ["-f", "mpegts", "-flush_packets", "1"]
-        return argv + [url]
+        return argv + list(out_opts) + [url]
     return argv + encoder_args(bitrate_k, audio, gop) + ["-f", fmt, url]
 
 
@@ -194,16 +194,19 @@ def measure(server, args, workdir, gavel_bin):
             if server == "gavel" and srt:
                 srv, hp, rp, sp = bl.start_gavel_srt(
                     procs, gavel_bin, sdir, [("s1", "k1")], srt_latency_ms=args.srt_latency_ms,
-                    part_ms=args.part_ms, seg_ms=args.segment_ms, window=7)
+                    part_ms=args.part_ms, seg_ms=args.segment_ms, window=7,
+                    log_level=args.gavel_log_level)
                 url = bl.gavel_play_url(hp, "s1")
                 page = "http://127.0.0.1:%d/watch/s1" % hp
                 hls_config = json.loads(args.hlsjs_gavel)
-                pub_url = bl.srt_url(sp, args.srt_latency_ms, streamid=args.srt_streamid,
-                                     pkt_size=1316)
+                pub_url = bl.srt_url(sp, args.srt_latency_ms, pkt_size=1316)
+                # ffmpeg 5.1 does not percent-decode URL options: the streamid goes as an
+                # option (-srt_streamid; -streamid is an ffmpeg CLI option of its own).
+                pub_extra = ["-srt_streamid", args.srt_streamid]
             elif server == "gavel":
                 srv, hp, rp = bl.start_gavel(procs, gavel_bin, sdir, [("s1", "k1")],
                                              part_ms=args.part_ms, seg_ms=args.segment_ms,
-                                             window=7)
+                                             window=7, log_level=args.gavel_log_level)
                 url = bl.gavel_play_url(hp, "s1")
                 page = "http://127.0.0.1:%d/watch/s1" % hp
                 hls_config = json.loads(args.hlsjs_gavel)
@@ -224,9 +227,13 @@ def measure(server, args, workdir, gavel_bin):
                                   **json.loads(args.hlsjs_nginx))
             if not srt:
                 pub_url = "rtmp://127.0.0.1:%d/live/k1" % rp
+            if server != "gavel" or not srt:
+                pub_extra = []
+            if srt and args.pes_payload_size is not None:
+                pub_extra = ["-pes_payload_size", str(args.pes_payload_size)] + pub_extra
             pub = procs.start("publisher", publisher_argv(
                 sdir, pub_url, args.bitrate, not args.no_audio, args.gop,
-                "mpegts" if srt else "flv"))
+                "mpegts" if srt else "flv", pub_extra))
             # Join an established stream, as viewers do: hls.js treats media sequence 0 as
             # "no segment yet" for blocking reloads, which slows a join during the first segment.
             if not bl.wait_playlist(url, 30, min_segments=args.join_segments):
@@ -288,6 +295,9 @@ def main():
                     help="SRT latency of the publisher, gavel and the ffmpeg peer")
     ap.add_argument("--srt-streamid", default="#!::r=live/k1,m=publish",
                     help="streamid the SRT publisher sends to gavel")
+    ap.add_argument("--pes-payload-size", type=int, metavar="BYTES",
+                    help="SRT publisher: ffmpeg mpegts -pes_payload_size (default: ffmpeg's, "
+                    "2930, which bundles ~11 AAC frames per PES)")
     ap.add_argument("--peer-hls-time", type=int, default=1, help="ffmpeg peer: -hls_time")
     ap.add_argument("--peer-list-size", type=int, default=6, help="ffmpeg peer: -hls_list_size")
     ap.add_argument("--gavel", help="gavel binary (default: build-bench/gavel or $GAVEL)")
@@ -305,6 +315,7 @@ def main():
                     "'{\"liveSyncDuration\":1,\"liveMaxLatencyDuration\":2}'")
     ap.add_argument("--hlsjs-nginx", "--hlsjs-peer", dest="hlsjs_nginx", default="{}",
                     metavar="JSON", help="extra hls.js config for the peer (nginx-rtmp or ffmpeg)")
+    ap.add_argument("--gavel-log-level", default="warn", help="gavel's log level (see --keep)")
     ap.add_argument("--no-audio", action="store_true", help="publish video only")
     ap.add_argument("--skip-selftest", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the work dir (logs, configs)")
