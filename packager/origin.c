@@ -108,6 +108,14 @@ static void send_body(gv_origin_t *o, struct evhttp_request *req, int code, cons
         set_cache(req, cache_s, immutable);
     else
         evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-cache");
+    /* libevent 2.1 writes a HEAD reply's body (and no Content-Length), which desynchronises a
+     * keep-alive connection: send the length a GET would get, and no bytes. */
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+        char len[24];
+        snprintf(len, sizeof(len), "%zu", evbuffer_get_length(buf));
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Length", len);
+        evbuffer_drain(buf, evbuffer_get_length(buf));
+    }
     evhttp_send_reply(req, code, reason, buf);
     count_response(o, code);
     evbuffer_free(buf);
