@@ -42,6 +42,16 @@ typedef struct parked {
     char file[MAX_FILE_NAME];
 } parked_t;
 
+/* A gzipped media playlist, reused while the packager renders the same text (the packager
+ * caches the text per skip mode, so readers woken by one part compress it once). */
+typedef struct {
+    char *plain;
+    size_t plain_len;
+    gv_blob_t *gz;
+} gz_entry_t;
+
+#define GZ_ENTRIES 3 /* one per skip mode */
+
 struct origin_stream {
     gv_origin_t *origin;
     gv_stream_t *stream;
@@ -50,6 +60,8 @@ struct origin_stream {
     struct event *wake;
     parked_t *parked; /* doubly linked list head */
     size_t n_parked;
+    gz_entry_t gz[GZ_ENTRIES];
+    size_t gz_next;
 };
 
 struct gv_origin {
@@ -130,27 +142,71 @@ static void reply_text(gv_origin_t *o, struct evhttp_request *req, int code, con
     send_body(o, req, code, reason, "text/plain; charset=utf-8", cache_s, false, buf);
 }
 
-static void reply_playlist(gv_origin_t *o, struct evhttp_request *req, char *text, size_t len,
-                           bool gzip, double cache_s)
+static void unref_blob_cb(const void *data, size_t len, void *arg)
+{
+    gv_blob_unref(arg);
+}
+
+static void free_text_cb(const void *data, size_t len, void *arg)
+{
+    free(arg);
+}
+
+static void gz_entry_clear(gz_entry_t *e)
+{
+    free(e->plain);
+    gv_blob_unref(e->gz);
+    memset(e, 0, sizeof(*e));
+}
+
+/* The gzipped form of text: from the stream's cache when it compressed the same text before,
+ * else compressed and remembered. A new reference, or NULL when compression failed. */
+static gv_blob_t *gzip_cached(origin_stream_t *os, const char *text, size_t len)
+{
+    if (os) {
+        for (size_t i = 0; i < GZ_ENTRIES; i++) {
+            gz_entry_t *e = &os->gz[i];
+            if (e->gz && e->plain_len == len && !memcmp(e->plain, text, len))
+                return gv_blob_ref(e->gz);
+        }
+    }
+    char *z = NULL;
+    size_t zlen = 0;
+    if (gv_http_gzip(text, len, &z, &zlen) != 0)
+        return NULL;
+    gv_blob_t *b = gv_blob_from(z, zlen);
+    free(z);
+    if (!b || !os)
+        return b;
+    gz_entry_t *e = &os->gz[os->gz_next];
+    os->gz_next = (os->gz_next + 1) % GZ_ENTRIES;
+    gz_entry_clear(e);
+    e->plain = malloc(len ? len : 1);
+    if (e->plain) {
+        memcpy(e->plain, text, len);
+        e->plain_len = len;
+        e->gz = gv_blob_ref(b);
+    }
+    return b;
+}
+
+/* Takes ownership of text (malloc'd); the body is referenced, not copied. os (NULL: none)
+ * holds the gzip cache. */
+static void reply_playlist(gv_origin_t *o, origin_stream_t *os, struct evhttp_request *req,
+                           char *text, size_t len, bool gzip, double cache_s)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     struct evbuffer *buf = evbuffer_new();
     evhttp_add_header(h, "Vary", "Accept-Encoding");
-    char *z = NULL;
-    size_t zlen = 0;
-    if (gzip && gv_http_gzip(text, len, &z, &zlen) == 0) {
+    gv_blob_t *z = gzip ? gzip_cached(os, text, len) : NULL;
+    if (z) {
         evhttp_add_header(h, "Content-Encoding", "gzip");
-        evbuffer_add(buf, z, zlen);
-        free(z);
+        evbuffer_add_reference(buf, z->data, z->size, unref_blob_cb, z);
+        free(text);
     } else {
-        evbuffer_add(buf, text, len);
+        evbuffer_add_reference(buf, text, len, free_text_cb, text);
     }
     send_body(o, req, 200, "OK", PLAYLIST_TYPE, cache_s, false, buf);
-}
-
-static void unref_blob_cb(const void *data, size_t len, void *arg)
-{
-    gv_blob_unref(arg);
 }
 
 static void reply_resource(gv_origin_t *o, struct evhttp_request *req, gv_pkg_resource_t *res)
@@ -295,17 +351,17 @@ static void pkg_notify_cb(void *ud)
 
 /* ---------- routes ---------- */
 
-/* Replies with a playlist that gv_pkg_render_* returned (rc, text), or with its error. */
-static void reply_rendered(gv_origin_t *o, struct evhttp_request *req, int rc, char *text,
-                           size_t len, bool gzip, double cache_s)
+/* Replies with a playlist that gv_pkg_render_* returned (rc, text; text is taken over), or with
+ * its error. gz_os: the stream whose gzip cache applies (NULL: none). */
+static void reply_rendered(gv_origin_t *o, origin_stream_t *gz_os, struct evhttp_request *req,
+                           int rc, char *text, size_t len, bool gzip, double cache_s)
 {
     if (rc == GV_EAGAIN) {
         reply_text(o, req, 404, "Not Found", "stream has no complete segment yet", 1);
     } else if (rc) {
         reply_text(o, req, 500, "Internal Server Error", gv_strerror(rc), 0);
     } else {
-        reply_playlist(o, req, text, len, gzip, cache_s);
-        free(text);
+        reply_playlist(o, gz_os, req, text, len, gzip, cache_s);
     }
 }
 
@@ -319,7 +375,7 @@ static void serve_media_playlist(origin_stream_t *os, struct evhttp_request *req
     int rc = gv_pkg_render_media(os->pkg, q->skip, &text, &len);
     /* B.1: blocking responses may be cached for 6 target durations, others for half of one. */
     double cache = blocking ? 6.0 * st.target_duration_s : 0.5 * st.target_duration_s;
-    reply_rendered(os->origin, req, rc, text, len, gzip, cache);
+    reply_rendered(os->origin, os, req, rc, text, len, gzip, cache);
 }
 
 static void route_media_playlist(origin_stream_t *os, struct evhttp_request *req, const char *query,
@@ -360,7 +416,7 @@ static void route_multivariant(origin_stream_t *os, struct evhttp_request *req, 
     int rc = gv_pkg_render_multivariant(os->pkg, "media.m3u8", &text, &len);
     gv_pkg_state_t st;
     gv_pkg_state(os->pkg, &st);
-    reply_rendered(os->origin, req, rc, text, len, gzip, 0.5 * st.target_duration_s);
+    reply_rendered(os->origin, NULL, req, rc, text, len, gzip, 0.5 * st.target_duration_s);
 }
 
 static void serve_resource_now(origin_stream_t *os, struct evhttp_request *req, const char *file,
@@ -744,6 +800,8 @@ void gv_origin_destroy(gv_origin_t *o)
             gv_pkg_set_notify(os->pkg, NULL, NULL);
         if (os->wake)
             event_free(os->wake);
+        for (size_t k = 0; k < GZ_ENTRIES; k++)
+            gz_entry_clear(&os->gz[k]);
     }
     if (o->http)
         evhttp_free(o->http);

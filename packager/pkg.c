@@ -165,6 +165,15 @@ struct gv_pkg {
     int64_t lat[LAT_RING];
     size_t lat_n, lat_pos;
     bool forced_cut_ever;
+
+    /* The last media playlist rendered for each skip mode, valid while rev is unchanged:
+     * readers woken together by one part, and CDN edges, get a copy instead of a render. */
+    uint64_t rev; /* bumped whenever a change (p->changed) is published */
+    struct {
+        uint64_t rev;
+        char *text;
+        size_t len;
+    } plc[3];
 };
 
 /* ---------- helpers ---------- */
@@ -872,6 +881,8 @@ void gv_pkg_destroy(gv_pkg_t *p)
     gv_codec_config_unref(p->vcfg);
     gv_codec_config_unref(p->acfg);
     gv_codec_config_unref(p->acfg_seen);
+    for (size_t i = 0; i < sizeof(p->plc) / sizeof(p->plc[0]); i++)
+        free(p->plc[i].text);
     pthread_mutex_destroy(&p->mu);
     free(p);
 }
@@ -889,6 +900,8 @@ static void unlock_notify(gv_pkg_t *p)
 {
     bool changed = p->changed;
     p->changed = false;
+    if (changed)
+        p->rev++;
     gv_pkg_notify_fn fn = p->notify;
     void *ud = p->notify_ud;
     pthread_mutex_unlock(&p->mu);
@@ -1040,6 +1053,18 @@ static void hint_of(const gv_pkg_t *p, int64_t *msn, int64_t *idx)
     }
 }
 
+static int dup_text(const char *text, size_t n, char **out, size_t *len)
+{
+    char *c = malloc(n + 1);
+    if (!c)
+        return GV_ENOMEM;
+    memcpy(c, text, n);
+    c[n] = '\0';
+    *out = c;
+    *len = n;
+    return 0;
+}
+
 int gv_pkg_render_media(gv_pkg_t *p, gv_skip_t skip, char **out, size_t *len)
 {
     int rc;
@@ -1053,6 +1078,11 @@ int gv_pkg_render_media(gv_pkg_t *p, gv_skip_t skip, char **out, size_t *len)
     pthread_mutex_lock(&p->mu);
     if (!has_listed_segment(p)) {
         rc = GV_EAGAIN;
+        goto done;
+    }
+    bool cacheable = skip >= 0 && (size_t)skip < sizeof(p->plc) / sizeof(p->plc[0]);
+    if (cacheable && p->plc[skip].text && p->plc[skip].rev == p->rev) {
+        rc = dup_text(p->plc[skip].text, p->plc[skip].len, out, len);
         goto done;
     }
     size_t ns = 0, np = 0;
@@ -1127,6 +1157,17 @@ int gv_pkg_render_media(gv_pkg_t *p, gv_skip_t skip, char **out, size_t *len)
         .n_removed_dateranges = n_removed,
     };
     rc = gv_playlist_render_media(&m, skip, out, len);
+    if (rc == 0 && cacheable) {
+        char *copy = NULL;
+        size_t clen = 0;
+        free(p->plc[skip].text);
+        p->plc[skip].text = NULL;
+        if (dup_text(*out, *len, &copy, &clen) == 0) {
+            p->plc[skip].text = copy;
+            p->plc[skip].len = clen;
+            p->plc[skip].rev = p->rev;
+        }
+    }
 done:
     pthread_mutex_unlock(&p->mu);
     free(ps);

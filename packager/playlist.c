@@ -50,6 +50,103 @@ __attribute__((format(printf, 2, 3))) static void sb_printf(sbuf_t *sb, const ch
     }
 }
 
+/* Direct appenders for the lines written once per part or segment: a playlist is rendered for
+ * every part published (and more often with many readers), and formatting those lines through
+ * vsnprintf was most of the origin's user-space time. */
+static bool sb_reserve(sbuf_t *sb, size_t n)
+{
+    if (sb->oom)
+        return false;
+    if (sb->buf && sb->cap - sb->len > n)
+        return true;
+    size_t ncap = sb->cap ? sb->cap * 2 : 4096;
+    while (ncap < sb->len + n + 1)
+        ncap *= 2;
+    char *nb = realloc(sb->buf, ncap);
+    if (!nb) {
+        sb->oom = true;
+        return false;
+    }
+    sb->buf = nb;
+    sb->cap = ncap;
+    return true;
+}
+
+static void sb_put(sbuf_t *sb, const char *s, size_t n)
+{
+    if (!sb_reserve(sb, n))
+        return;
+    memcpy(sb->buf + sb->len, s, n);
+    sb->len += n;
+    sb->buf[sb->len] = '\0';
+}
+
+static void sb_str(sbuf_t *sb, const char *s)
+{
+    sb_put(sb, s, strlen(s));
+}
+
+#define SB_LIT(sb, lit) sb_put((sb), (lit), sizeof(lit) - 1)
+
+/* Writes the decimal digits of v (>= 0) ending just before end; returns the first digit. */
+static char *digits_before(char *end, uint64_t v)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
+/* Seconds with `decimals` decimals from GV_TIME_BASE ticks, rounded; returns the length
+ * (at most 30 bytes, not NUL-terminated). */
+static size_t ticks_text(char out[32], int64_t ticks, int decimals)
+{
+    if (decimals < 0)
+        decimals = 0;
+    if (decimals > 9)
+        decimals = 9;
+    int64_t scale = 1;
+    for (int i = 0; i < decimals; i++)
+        scale *= 10;
+    if (ticks < 0)
+        ticks = 0;
+    /* Rounded to the nearest unit of the last decimal, in integers to avoid float noise. */
+    int64_t units = (ticks * scale + GV_TIME_BASE / 2) / GV_TIME_BASE;
+    char tmp[32];
+    char *end = tmp + sizeof(tmp);
+    char *p = end;
+    if (decimals) {
+        int64_t f = units % scale;
+        for (int i = 0; i < decimals; i++) {
+            *--p = (char)('0' + f % 10);
+            f /= 10;
+        }
+        *--p = '.';
+    }
+    p = digits_before(p, (uint64_t)(units / scale));
+    size_t n = (size_t)(end - p);
+    memcpy(out, p, n);
+    return n;
+}
+
+static void sb_ticks(sbuf_t *sb, int64_t ticks, int decimals)
+{
+    char t[32];
+    sb_put(sb, t, ticks_text(t, ticks, decimals));
+}
+
+static void sb_i64(sbuf_t *sb, int64_t v)
+{
+    char tmp[24];
+    char *end = tmp + sizeof(tmp);
+    uint64_t m = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    char *p = digits_before(end, m);
+    if (v < 0)
+        *--p = '-';
+    sb_put(sb, p, (size_t)(end - p));
+}
+
 static int sb_finish(sbuf_t *sb, char **out, size_t *len)
 {
     if (sb->oom || !sb->buf) {
@@ -64,26 +161,9 @@ static int sb_finish(sbuf_t *sb, char **out, size_t *len)
 
 void gv_playlist_fmt_ticks(char *buf, size_t len, int64_t ticks, int decimals)
 {
-    if (decimals < 0)
-        decimals = 0;
-    if (decimals > 9)
-        decimals = 9;
-    int64_t scale = 1;
-    for (int i = 0; i < decimals; i++)
-        scale *= 10;
-    if (ticks < 0)
-        ticks = 0;
-    /* Rounded to the nearest unit of the last decimal, in integers to avoid float noise. */
-    int64_t units = (ticks * scale + GV_TIME_BASE / 2) / GV_TIME_BASE;
-    char frac[16];
-    int64_t f = units % scale;
-    frac[0] = decimals ? '.' : '\0';
-    for (int i = decimals; i >= 1; i--) {
-        frac[i] = (char)('0' + f % 10);
-        f /= 10;
-    }
-    frac[decimals ? decimals + 1 : 0] = '\0';
-    snprintf(buf, len, "%" PRId64 "%s", units / scale, frac);
+    char t[32];
+    size_t n = ticks_text(t, ticks, decimals);
+    snprintf(buf, len, "%.*s", (int)n, t);
 }
 
 static void fmt_ms(char *buf, size_t len, int64_t ms)
@@ -91,16 +171,56 @@ static void fmt_ms(char *buf, size_t len, int64_t ms)
     snprintf(buf, len, "%" PRId64 ".%03" PRId64, ms / 1000, ms % 1000);
 }
 
+static void put2(char *p, int v)
+{
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+}
+
+/* ISO 8601 UTC with milliseconds ("2023-11-14T22:13:20.000Z"). Years 1970-9999 are converted
+ * with integer civil-calendar arithmetic (no gmtime_r per segment); others go through gmtime_r. */
 static void fmt_pdt(char *buf, size_t len, int64_t ms)
 {
-    time_t secs = (time_t)(ms / 1000);
+    int64_t secs = ms / 1000;
     int64_t rem = ms % 1000;
     if (rem < 0) {
         rem += 1000;
         secs -= 1;
     }
+    if (secs >= 0 && secs < 253402300800LL && len >= 25) { /* before 10000-01-01 */
+        int64_t days = secs / 86400, sod = secs % 86400;
+        /* Days since 1970-01-01 to year/month/day (proleptic Gregorian, eras of 400 years). */
+        int64_t z = days + 719468;
+        int64_t era = z / 146097;
+        int64_t doe = z - era * 146097;
+        int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        int64_t mp = (5 * doy + 2) / 153;
+        int d = (int)(doy - (153 * mp + 2) / 5 + 1);
+        int m = (int)(mp < 10 ? mp + 3 : mp - 9);
+        int y = (int)(yoe + era * 400 + (m <= 2));
+        put2(buf, y / 100);
+        put2(buf + 2, y % 100);
+        buf[4] = '-';
+        put2(buf + 5, m);
+        buf[7] = '-';
+        put2(buf + 8, d);
+        buf[10] = 'T';
+        put2(buf + 11, (int)(sod / 3600));
+        buf[13] = ':';
+        put2(buf + 14, (int)(sod / 60 % 60));
+        buf[16] = ':';
+        put2(buf + 17, (int)(sod % 60));
+        buf[19] = '.';
+        buf[20] = (char)('0' + rem / 100);
+        put2(buf + 21, (int)(rem % 100));
+        buf[23] = 'Z';
+        buf[24] = '\0';
+        return;
+    }
+    time_t t = (time_t)secs;
     struct tm tm;
-    if (!gmtime_r(&secs, &tm)) {
+    if (!gmtime_r(&t, &tm)) {
         snprintf(buf, len, "1970-01-01T00:00:00.000Z");
         return;
     }
@@ -164,6 +284,12 @@ int gv_playlist_render_media(const gv_pl_media_t *m, gv_skip_t skip, char **out,
     if (!m || m->n_segs == 0 || m->target_duration_s <= 0 || m->part_target_ms <= 0)
         return GV_EINVAL;
     sbuf_t sb = {0};
+    /* One allocation of about the final size: parts and segments take under 100 and 200 bytes
+     * each with the URIs the packager makes. */
+    size_t guess = 1024;
+    for (size_t i = 0; i < m->n_segs; i++)
+        guess += 200 + 100 * m->segs[i].n_parts + 256 * m->segs[i].n_dateranges;
+    sb_reserve(&sb, guess);
     char a[64], b[64], c[64], d[64];
     int td = m->target_duration_s;
 
@@ -177,9 +303,12 @@ int gv_playlist_render_media(const gv_pl_media_t *m, gv_skip_t skip, char **out,
               c, a, b);
     fmt_ms(d, sizeof(d), m->part_target_ms);
     sb_printf(&sb, "#EXT-X-PART-INF:PART-TARGET=%s\n", d);
-    sb_printf(&sb, "#EXT-X-MEDIA-SEQUENCE:%" PRId64 "\n", m->segs[0].msn);
+    SB_LIT(&sb, "#EXT-X-MEDIA-SEQUENCE:");
+    sb_i64(&sb, m->segs[0].msn);
     /* Stays in the header, ahead of EXT-X-SKIP: some clients mis-handle it after the skip. */
-    sb_printf(&sb, "#EXT-X-DISCONTINUITY-SEQUENCE:%" PRId64 "\n", m->discontinuity_seq);
+    SB_LIT(&sb, "\n#EXT-X-DISCONTINUITY-SEQUENCE:");
+    sb_i64(&sb, m->discontinuity_seq);
+    SB_LIT(&sb, "\n");
 
     size_t first = 0;
     if (skip != GV_SKIP_NONE) {
@@ -212,19 +341,29 @@ int gv_playlist_render_media(const gv_pl_media_t *m, gv_skip_t skip, char **out,
             sb_printf(&sb, "#EXT-X-MAP:URI=\"%s\"\n", s->map_uri);
         prev_map = s->map_uri;
         fmt_pdt(a, sizeof(a), s->pdt_ms);
-        sb_printf(&sb, "#EXT-X-PROGRAM-DATE-TIME:%s\n", a);
+        SB_LIT(&sb, "#EXT-X-PROGRAM-DATE-TIME:");
+        sb_str(&sb, a);
+        SB_LIT(&sb, "\n");
         put_dateranges(&sb, s);
         if (s->list_parts || !s->complete) {
             for (size_t k = 0; k < s->n_parts; k++) {
                 const gv_pl_part_t *p = &s->parts[k];
-                gv_playlist_fmt_ticks(a, sizeof(a), p->duration, 5);
-                sb_printf(&sb, "#EXT-X-PART:DURATION=%s,URI=\"%s\"%s\n", a, p->uri,
-                          p->independent ? ",INDEPENDENT=YES" : "");
+                SB_LIT(&sb, "#EXT-X-PART:DURATION=");
+                sb_ticks(&sb, p->duration, 5);
+                SB_LIT(&sb, ",URI=\"");
+                sb_str(&sb, p->uri);
+                if (p->independent)
+                    SB_LIT(&sb, "\",INDEPENDENT=YES\n");
+                else
+                    SB_LIT(&sb, "\"\n");
             }
         }
         if (s->complete) {
-            gv_playlist_fmt_ticks(a, sizeof(a), s->duration, 5);
-            sb_printf(&sb, "#EXTINF:%s,\n%s\n", a, s->uri);
+            SB_LIT(&sb, "#EXTINF:");
+            sb_ticks(&sb, s->duration, 5);
+            SB_LIT(&sb, ",\n");
+            sb_str(&sb, s->uri);
+            SB_LIT(&sb, "\n");
         }
     }
     if (m->ended)

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/error.h"
 #include "packager/playlist.h"
@@ -384,6 +385,43 @@ static void test_fmt_ticks(void)
     GV_CHECK_STR(b, "0.00000");
 }
 
+/* PROGRAM-DATE-TIME is formatted without gmtime_r: compare with it over leap years, century
+ * rules, month ends and millisecond carries. */
+static void test_pdt_calendar(void)
+{
+    static const int64_t fixed[] = {0, 999, 951782399999LL /* 2000-02-28T23:59:59.999 */,
+                                    951868800000LL /* 2000-03-01 */, 1709251199500LL,
+                                    4107542400000LL /* 2100-03-01 */, 253402300799999LL};
+    model_t mo;
+    build(&mo, 0, 1, 0, 1);
+    uint64_t x = 88172645463325252ULL;
+    for (int i = 0; i < 2000; i++) {
+        int64_t ms;
+        if (i < (int)(sizeof(fixed) / sizeof(fixed[0]))) {
+            ms = fixed[i];
+        } else {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            ms = (int64_t)(x % 253402300800000ULL);
+        }
+        mo.segs[0].pdt_ms = ms;
+        time_t t = (time_t)(ms / 1000);
+        struct tm tm;
+        GV_CHECK(gmtime_r(&t, &tm) != NULL);
+        char want[96];
+        snprintf(want, sizeof(want), "#EXT-X-PROGRAM-DATE-TIME:%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\n",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 (int)(ms % 1000));
+        char *out = render(&mo.m, GV_SKIP_NONE);
+        GV_CHECK(out && strstr(out, want) != NULL);
+        if (out && !strstr(out, want)) {
+            fprintf(stderr, "ms %lld: want %s", (long long)ms, want);
+            free(out);
+            break;
+        }
+        free(out);
+    }
+}
+
 GV_TEST_MAIN(GV_TEST(test_first_segment), GV_TEST(test_normal_window), GV_TEST(test_discontinuity),
              GV_TEST(test_skip), GV_TEST(test_dateranges), GV_TEST(test_ended), GV_TEST(test_invalid), GV_TEST(test_rules),
-             GV_TEST(test_multivariant), GV_TEST(test_fmt_ticks))
+             GV_TEST(test_multivariant), GV_TEST(test_fmt_ticks), GV_TEST(test_pdt_calendar))
