@@ -302,7 +302,9 @@ def main():
     ap.add_argument("--peer-list-size", type=int, default=6, help="ffmpeg peer: -hls_list_size")
     ap.add_argument("--gavel", help="gavel binary (default: build-bench/gavel or $GAVEL)")
     ap.add_argument("--bitrate", type=int, default=2500, help="publisher video kbps")
-    ap.add_argument("--gop", type=int, default=60, help="publisher keyframe interval (frames)")
+    ap.add_argument("--gop", type=int, help="publisher keyframe interval in frames (default 60; "
+                    "30 with --ingest srt, so the ffmpeg peer can cut the 1 s segments it is "
+                    "configured for)")
     ap.add_argument("--part-ms", type=int, default=200)
     ap.add_argument("--segment-ms", type=int, default=2000)
     ap.add_argument("--join-segments", type=int, default=2,
@@ -323,6 +325,8 @@ def main():
     args = ap.parse_args()
     if args.quick:
         args.warmup, args.duration = 3, 10
+    if args.gop is None:
+        args.gop = 30 if args.ingest == "srt" else 60
     bl.exit_on_sigterm()
 
     peer = "nginx" if args.ingest == "rtmp" else "ffmpeg"
