@@ -4,9 +4,10 @@
  *
  * Threads: gv_overlay_push is called on the ingest thread and only enqueues (bounded queue;
  * when full, the incoming unit and everything up to the next keyframe are dropped and counted,
- * so the decoder never sees a broken reference). The worker thread decodes,
- * composes and encodes, then calls gv_pkg_push with the re-encoded video and the untouched
- * audio. Lot updates arrive on the HTTP thread and apply to the first frame composed after. */
+ * so the decoder never sees a broken reference). Per stream, a decode thread decodes and
+ * composes each picture, and an encode thread (fed through a queue of at most two pictures)
+ * encodes it and calls gv_pkg_push with the re-encoded video and the untouched audio. Lot
+ * updates arrive on the HTTP thread and apply to the first frame composed after. */
 #ifndef GV_OVERLAY_H
 #define GV_OVERLAY_H
 
