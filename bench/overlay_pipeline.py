@@ -57,6 +57,7 @@ KEY = "bench-key-77aa"
 PRESET = "veryfast"
 BITRATE_K = 3000
 FRAMES = 600  # 20 s at 30 fps
+# Extra output options for the paced publisher's ffmpeg (e.g. "-tcp_nodelay 1"), for experiments.
 PUB_OUT_OPTS = os.environ.get("GV_PUB_OPTS", "").split()
 
 
@@ -211,7 +212,8 @@ class PacedFlv:
         self.proc = gvtest.Proc("pub_paced", [gvtest.FFMPEG, "-nostdin", "-v", "error",
                                               "-fflags", "nobuffer", "-probesize", "32768",
                                               "-analyzeduration", "0", "-f", "flv", "-i",
-                                              "pipe:0", "-c", "copy"] + PUB_OUT_OPTS + ["-f", "flv", url],
+                                              "pipe:0", "-c", "copy"] + PUB_OUT_OPTS
+                                + ["-f", "flv", url],
                                 ctx.tmp, stdin=subprocess.PIPE)
         self.stop_ev = threading.Event()
         self.th = threading.Thread(target=self._run, daemon=True)
@@ -409,7 +411,8 @@ def main():
             print("  of which in gavel (that frame's arrival -> composed): " + q(pipe))
             print("  target p99 <= 33.3 ms (one frame at 30 fps)")
             print("\n(c) bid -> part holding it listed (%d bids, blocking reload):" % len(part_lat))
-            print("  p50 %.1f ms  p99 %.1f ms  max %.1f ms  (target <= 200 ms part target + encoder "
+            print("  p50 %.1f ms  p99 %.1f ms  max %.1f ms  (target <= 200 ms part target + "
+                  "encoder "
                   "delay)" % (pct(part_lat, 0.5), pct(part_lat, 0.99),
                               max(part_lat) if part_lat else float("nan")))
             for line in metrics.splitlines():
