@@ -30,7 +30,7 @@ typedef struct gv_overlay gv_overlay_t;
 /* Starts the worker thread for one stream. Output goes to pkg. NULL on failure. */
 gv_overlay_t *gv_overlay_create(const char *stream_name, const gv_overlay_config_t *cfg,
                                 int segment_target_ms, struct gv_pkg *pkg);
-/* Stops the thread (after draining what it has) and frees everything. */
+/* Stops the threads (after draining what they have) and frees everything. */
 void gv_overlay_destroy(gv_overlay_t *ov);
 
 /* Ingest side (any thread): a new publish starts / the unit to compose / the publish ended. */
