@@ -144,20 +144,6 @@ static const char *body_of(struct evhttp_request *req, size_t *len)
 
 /* ---------- JSON output ---------- */
 
-static const char *state_name(gv_lot_state_t s)
-{
-    switch (s) {
-    case GV_LOT_LIVE:
-        return "live";
-    case GV_LOT_SOLD:
-        return "sold";
-    case GV_LOT_UNSOLD:
-        return "unsold";
-    default:
-        return "upcoming";
-    }
-}
-
 static double major_units(int64_t minor, const char *currency)
 {
     double d = (double)minor;
@@ -186,7 +172,7 @@ static cJSON *lot_json(const gv_lot_t *l)
         cJSON_AddNumberToObject(o, "ends_at_ms", (double)l->ends_at_ms);
     else
         cJSON_AddNullToObject(o, "ends_at_ms");
-    cJSON_AddStringToObject(o, "state", state_name(l->state));
+    cJSON_AddStringToObject(o, "state", gv_lot_state_name(l->state));
     cJSON *labels = cJSON_AddArrayToObject(o, "labels");
     for (int i = 0; labels && i < l->n_labels && i < 4; i++)
         cJSON_AddItemToArray(labels, cJSON_CreateString(l->labels[i]));
@@ -323,7 +309,7 @@ static void handle_put_lot(struct evhttp_request *req, const char *name, gv_over
     }
     uint64_t v = gv_lot_store_set(gv_overlay_lot_store(ov), lot);
     gv_log(GV_LOG_INFO, name, "lot %s set (version %llu, state %s)", lot->id,
-           (unsigned long long)v, state_name(lot->state));
+           (unsigned long long)v, gv_lot_state_name(lot->state));
     free(lot);
     reply_state(req, name, ov);
 }

@@ -352,16 +352,22 @@ static cJSON *parse_object(const char *json, size_t len, char *err, size_t errle
     return root;
 }
 
+static const char *const STATE_NAMES[] = {"upcoming", "live", "sold", "unsold"};
+
+const char *gv_lot_state_name(gv_lot_state_t s)
+{
+    return (unsigned)s < 4 ? STATE_NAMES[s] : "upcoming";
+}
+
 static int parse_state(const cJSON *obj, gv_lot_state_t *out, char *err, size_t errlen)
 {
-    static const char *const names[] = {"upcoming", "live", "sold", "unsold"};
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, "state");
     *out = GV_LOT_LIVE;
     if (!it || cJSON_IsNull(it))
         return 0;
     if (cJSON_IsString(it) && it->valuestring) {
         for (int i = 0; i < 4; i++) {
-            if (strcmp(it->valuestring, names[i]) == 0) {
+            if (strcmp(it->valuestring, STATE_NAMES[i]) == 0) {
                 *out = (gv_lot_state_t)i;
                 return 0;
             }

@@ -28,6 +28,9 @@ typedef struct {
  * non-negative amount" in err. Amounts are JSON numbers in major units (12.5 = 1250 cents;
  * currencies without minor units like JPY: 1 = 1), at most 2 decimals. ends_at: unix seconds
  * (number) or RFC 3339 string. */
+/* "upcoming", "live", "sold" or "unsold": the API's and the playlist's name of a state. */
+const char *gv_lot_state_name(gv_lot_state_t s);
+
 int gv_lot_parse(const char *json, size_t len, gv_lot_t *out, char *err, size_t errlen);
 
 typedef struct {

@@ -202,20 +202,6 @@ static void quote_safe(char *out, size_t outlen, const char *s)
     out[w] = '\0';
 }
 
-static const char *state_name(gv_lot_state_t s)
-{
-    switch (s) {
-    case GV_LOT_LIVE:
-        return "live";
-    case GV_LOT_SOLD:
-        return "sold";
-    case GV_LOT_UNSOLD:
-        return "unsold";
-    default:
-        return "upcoming";
-    }
-}
-
 /* "1250" minor units in USD -> "12.50"; JPY -> "1250". */
 static void plain_amount(int64_t minor, const char *currency, char *out, size_t outlen)
 {
@@ -554,7 +540,7 @@ static void queue_daterange(gv_overlay_t *ov, const gv_lot_t *lot, int64_t pts, 
     quote_safe(cur, sizeof(cur), lot->currency);
     snprintf(dr->attrs, sizeof(dr->attrs),
              "X-LOT-ID=\"%s\",X-STATE=\"%s\",X-PRICE=\"%s\",X-CURRENCY=\"%s\"", id,
-             state_name(lot->state), price, cur);
+             gv_lot_state_name(lot->state), price, cur);
 }
 
 /* Records the first appearance of a version and turns lot start / end into dateranges. */

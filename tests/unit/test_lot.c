@@ -408,7 +408,16 @@ static void test_format_amount(void)
     GV_CHECK_INT(strlen(out), 3);
 }
 
-GV_TEST_MAIN(GV_TEST(test_lot_valid_full), GV_TEST(test_lot_valid_minimal),
+static void test_state_names(void)
+{
+    GV_CHECK_STR(gv_lot_state_name(GV_LOT_UPCOMING), "upcoming");
+    GV_CHECK_STR(gv_lot_state_name(GV_LOT_LIVE), "live");
+    GV_CHECK_STR(gv_lot_state_name(GV_LOT_SOLD), "sold");
+    GV_CHECK_STR(gv_lot_state_name(GV_LOT_UNSOLD), "unsold");
+    GV_CHECK_STR(gv_lot_state_name((gv_lot_state_t)17), "upcoming");
+}
+
+GV_TEST_MAIN(GV_TEST(test_state_names), GV_TEST(test_lot_valid_full), GV_TEST(test_lot_valid_minimal),
              GV_TEST(test_lot_unicode), GV_TEST(test_lot_missing_and_types),
              GV_TEST(test_lot_currency), GV_TEST(test_lot_amounts), GV_TEST(test_lot_dates),
              GV_TEST(test_lot_lengths), GV_TEST(test_lot_bad_json), GV_TEST(test_bids),
