@@ -167,6 +167,14 @@ static void start_idle_timeout(conn_t *c)
     event_add(c->rd_ev, &tv);
 }
 
+/* recv() once more right away when a read returned only a little: publishers that leave
+ * Nagle on (ffmpeg) send a message's header alone and its body once that header is
+ * acknowledged, and the read that drained the header sent that acknowledgement. On loopback
+ * the body is then already queued; over a network the extra call finds nothing (EAGAIN) and
+ * the body comes with the next readiness as before. */
+#define SHORT_READ 64
+#define MAX_READS_PER_EVENT 4
+
 static void read_cb(evutil_socket_t fd, short what, void *arg)
 {
     conn_t *c = arg;
@@ -178,33 +186,39 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
         conn_free(c);
         return;
     }
-    ssize_t n = recv(fd, c->srv->rbuf, READ_BUF_SIZE, 0);
-    if (n < 0) {
-        int err = errno;
-        if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR)
+    int rc = 0, werr = 0;
+    for (int round = 0; round < MAX_READS_PER_EVENT; round++) {
+        ssize_t n = recv(fd, c->srv->rbuf, READ_BUF_SIZE, 0);
+        if (n < 0) {
+            int err = errno;
+            if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR)
+                return;
+            log_socket_error(c, err);
+            conn_free(c);
             return;
-        log_socket_error(c, err);
-        conn_free(c);
-        return;
-    }
-    if (n == 0) {
-        log_close(c, c->publishing ? GV_LOG_INFO : GV_LOG_DEBUG, "closed by peer");
-        conn_free(c);
-        return;
-    }
-    int rc = gv_rtmp_session_feed(c->sess, c->srv->rbuf, (size_t)n, &c->out);
-    int werr = c->out.len > 0 ? flush_out(c) : 0;
-    if (rc == 0 && werr) {
-        log_socket_error(c, werr);
-        conn_free(c);
-        return;
-    }
-    if (rc == 0 && !c->publishing && gv_rtmp_session_state(c->sess) == GV_RTMP_STATE_PUBLISHING)
-        start_idle_timeout(c);
-    if (rc == 0 && c->out.len > MAX_PENDING_OUT) {
-        log_close(c, GV_LOG_WARN, "peer is not reading its replies");
-        conn_free(c);
-        return;
+        }
+        if (n == 0) {
+            log_close(c, c->publishing ? GV_LOG_INFO : GV_LOG_DEBUG, "closed by peer");
+            conn_free(c);
+            return;
+        }
+        rc = gv_rtmp_session_feed(c->sess, c->srv->rbuf, (size_t)n, &c->out);
+        werr = c->out.len > 0 ? flush_out(c) : 0;
+        if (rc == 0 && werr) {
+            log_socket_error(c, werr);
+            conn_free(c);
+            return;
+        }
+        if (rc == 0 && !c->publishing &&
+            gv_rtmp_session_state(c->sess) == GV_RTMP_STATE_PUBLISHING)
+            start_idle_timeout(c);
+        if (rc == 0 && c->out.len > MAX_PENDING_OUT) {
+            log_close(c, GV_LOG_WARN, "peer is not reading its replies");
+            conn_free(c);
+            return;
+        }
+        if (rc != 0 || n > SHORT_READ)
+            break;
     }
     if (rc == 0)
         return;

@@ -5,6 +5,7 @@
  * Caching follows the HLS spec's Appendix B.1 so CDN edges can collapse requests. */
 #include <arpa/inet.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -669,6 +670,19 @@ static void serve_metrics(gv_origin_t *o, struct evhttp_request *req)
 
 /* ---------- lifecycle ---------- */
 
+/* libevent writes at most 16 KiB per write event by default, so a 75 KiB part took five loop
+ * iterations (epoll_wait + writev each). Let one write hand the kernel a whole part or
+ * segment; the socket buffer still decides how much is taken at once. */
+#define HTTP_MAX_SINGLE_WRITE (1u << 20)
+
+static struct bufferevent *http_bev_cb(struct event_base *base, void *arg)
+{
+    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (bev)
+        bufferevent_set_max_single_write(bev, HTTP_MAX_SINGLE_WRITE);
+    return bev;
+}
+
 static char *read_small_file(const char *path, size_t max, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -752,6 +766,7 @@ gv_origin_t *gv_origin_create(struct event_base *base, const struct gv_config *c
     evhttp_set_max_body_size(o->http, (ev_ssize_t)cfg->http.max_body_bytes);
     evhttp_set_timeout(o->http, (cfg->http.timeout_ms + 999) / 1000);
     evhttp_set_gencb(o->http, request_cb, o);
+    evhttp_set_bevcb(o->http, http_bev_cb, NULL);
     struct evhttp_bound_socket *bs =
         evhttp_bind_socket_with_handle(o->http, cfg->http.listen.host,
                                        (ev_uint16_t)cfg->http.listen.port);
