@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/stream.h"
 #include "ingest/ingest.h"
+#include "ingest/srt_metrics.h"
 #include "packager/packager.h"
 
 typedef struct {
@@ -23,6 +24,18 @@ typedef struct {
     gv_origin_t *origin;
     bool stopping;
 } app_t;
+
+/* /metrics source for the SRT listener: one snapshot of every publisher's srt_bstats. */
+static size_t srt_metrics_text(void *arg, char *buf, size_t cap)
+{
+    app_t *app = arg;
+    size_t max = gv_registry_count(app->reg) + 1;
+    gv_srt_stats_t *st = calloc(max, sizeof(*st));
+    size_t n = st ? gv_srt_server_stats(app->srt, st, max) : 0;
+    size_t len = gv_srt_metrics_render(st, n, buf, cap);
+    free(st);
+    return len;
+}
 
 static void usage(FILE *out)
 {
@@ -167,6 +180,7 @@ int main(int argc, char **argv)
         app.srt = gv_srt_server_create(cfg, app.reg);
         if (!app.srt)
             goto out;
+        gv_origin_add_metrics(app.origin, srt_metrics_text, &app);
     }
     sigint = evsignal_new(app.base, SIGINT, signal_cb, &app);
     sigterm = evsignal_new(app.base, SIGTERM, signal_cb, &app);

@@ -78,6 +78,11 @@ struct gv_origin {
     size_t hlsjs_len;
     unsigned long long requests;
     unsigned long long responses_by_class[6];
+    struct {
+        gv_origin_metrics_fn fn;
+        void *arg;
+    } metrics_fns[GV_ORIGIN_MAX_METRICS_FNS];
+    int n_metrics_fns;
 };
 
 /* ---------- responses ---------- */
@@ -612,6 +617,35 @@ done:
     free(has);
 }
 
+/* Families rendered by other parts of the program (gv_origin_add_metrics). */
+static void serve_extra_metrics(gv_origin_t *o, struct evbuffer *buf)
+{
+    for (int i = 0; i < o->n_metrics_fns; i++) {
+        size_t cap = 8192;
+        char *text = malloc(cap);
+        size_t n = text ? o->metrics_fns[i].fn(o->metrics_fns[i].arg, text, cap) : 0;
+        if (text && n >= cap) {
+            free(text);
+            cap = n + 1024; /* publishers may have joined between the two calls */
+            text = malloc(cap);
+            n = text ? o->metrics_fns[i].fn(o->metrics_fns[i].arg, text, cap) : 0;
+        }
+        if (text && n < cap)
+            evbuffer_add(buf, text, n);
+        free(text);
+    }
+}
+
+int gv_origin_add_metrics(gv_origin_t *o, gv_origin_metrics_fn fn, void *arg)
+{
+    if (!o || !fn || o->n_metrics_fns >= GV_ORIGIN_MAX_METRICS_FNS)
+        return GV_EINVAL;
+    o->metrics_fns[o->n_metrics_fns].fn = fn;
+    o->metrics_fns[o->n_metrics_fns].arg = arg;
+    o->n_metrics_fns++;
+    return 0;
+}
+
 static void serve_metrics(gv_origin_t *o, struct evhttp_request *req)
 {
     struct evbuffer *buf = evbuffer_new();
@@ -665,6 +699,7 @@ static void serve_metrics(gv_origin_t *o, struct evhttp_request *req)
     }
     free(samples);
     serve_overlay_metrics(o, buf);
+    serve_extra_metrics(o, buf);
     send_body(o, req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", 0, false, buf);
 }
 

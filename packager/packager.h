@@ -121,6 +121,13 @@ gv_origin_t *gv_origin_create(struct event_base *base, const struct gv_config *c
 int gv_origin_port(const gv_origin_t *o);
 /* Wakes every parked request (used after gv_registry_finish_all at shutdown). */
 void gv_origin_wake_all(gv_origin_t *o);
+/* Another part of the program (the SRT listener, say) appends its own Prometheus families to
+ * /metrics: fn renders into buf like snprintf (returns the length it needs; the origin retries
+ * with a larger buffer once when that exceeds cap). Called on the HTTP thread, so fn must be
+ * thread-safe with respect to its own data. At most GV_ORIGIN_MAX_METRICS_FNS sources. */
+#define GV_ORIGIN_MAX_METRICS_FNS 4
+typedef size_t (*gv_origin_metrics_fn)(void *arg, char *buf, size_t cap);
+int gv_origin_add_metrics(gv_origin_t *o, gv_origin_metrics_fn fn, void *arg);
 void gv_origin_destroy(gv_origin_t *o);
 
 #endif /* GV_PACKAGER_H */

@@ -97,6 +97,39 @@ def outer():
         teardown()
 
 
+def metric(text, name, stream="demo"):
+    m = re.search(r'^%s\{stream="%s"\} ([0-9.eE+-]+)$' % (re.escape(name), stream), text, re.M)
+    return float(m.group(1)) if m else None
+
+
+def check_metrics(t, g, logged_loss, logged_retrans):
+    """The same srt_bstats snapshot reaches /metrics: totals at least what was logged earlier,
+    RTT over the 2 x 20 ms of added delay, a receive rate."""
+    r = gvtest.http_get(g.url("/metrics"))
+    t.require("/metrics: 200", r.status == 200, str(r.status))
+    text = r.text
+    for fam in ("gavel_srt_rtt_seconds", "gavel_srt_receive_bits_per_second",
+                "gavel_srt_packets_received_total", "gavel_srt_packets_lost_total",
+                "gavel_srt_packets_dropped_total", "gavel_srt_packets_retransmitted_total",
+                "gavel_srt_bytes_received_total"):
+        t.check("/metrics declares %s" % fam, ("# TYPE %s " % fam) in text)
+    lost = metric(text, "gavel_srt_packets_lost_total")
+    retr = metric(text, "gavel_srt_packets_retransmitted_total")
+    rtt = metric(text, "gavel_srt_rtt_seconds")
+    rate = metric(text, "gavel_srt_receive_bits_per_second")
+    recv = metric(text, "gavel_srt_packets_received_total")
+    t.info("/metrics for demo: rtt %s s, rate %s bit/s, received %s, lost %s, retransmitted %s"
+           % (rtt, rate, recv, lost, retr))
+    t.check("/metrics: lost packets >= the %d logged" % logged_loss,
+            lost is not None and lost >= logged_loss > 0, str(lost))
+    t.check("/metrics: retransmitted >= the %d logged" % logged_retrans,
+            retr is not None and retr >= logged_retrans > 0, str(retr))
+    t.check("/metrics: RTT reflects the added delay (> 30 ms)", rtt is not None and rtt > 0.030,
+            str(rtt))
+    t.check("/metrics: a receive rate while publishing", rate is not None and rate > 0, str(rate))
+    t.check("/metrics: received packets counted", recv is not None and recv > 1000, str(recv))
+
+
 def inner(ns_pub, mode="relay"):
     t = gvtest.Test("srt_loss", timeout=160)
     with t:
@@ -131,6 +164,7 @@ def inner(ns_pub, mode="relay"):
         t.check("the link really lost packets", loss > 0, "loss %d" % loss)
         t.check("lost packets were retransmitted", retrans > 0, "retrans %d" % retrans)
         t.check("no packet given up as too late (drop 0)", drop == 0, "drop %d" % drop)
+        check_metrics(t, g, loss, retrans)
         if relay:
             t.info("relay (%s) forwarded %d, dropped %d datagrams" % (
                 mode, relay.forwarded, relay.dropped))
