@@ -97,6 +97,7 @@ static const key_row_t overlay_rows[] = {
     {"font", K_STRING, OV_OFF(font), 1, 256},
     {"accent_color", K_COLOR, OV_OFF(accent_color), 0, 0},
     {"queue_frames", K_INT, OV_OFF(queue_frames), 8, 1000},
+    {"decode_nice", K_INT, OV_OFF(decode_nice), 0, 19},
 };
 
 static const key_row_t log_rows[] = {
@@ -344,6 +345,7 @@ static int load_stream(ctx_t *c, gv_config_t *cfg, size_t idx, yaml_node_t *map)
     st->overlay.margin = 24;
     st->overlay.bitrate_kbps = 3000;
     st->overlay.queue_frames = 90;
+    st->overlay.decode_nice = 10;
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
         yaml_node_t *k = yaml_document_get_node(c->doc, p->key);

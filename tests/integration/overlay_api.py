@@ -220,5 +220,23 @@ with t:
             w.get("frames_out", 0) > 100 and w.get("decode_errors") == 0 and
             w.get("encode_errors") == 0, str(w))
     t.info("worker: %s" % w)
+    # overlay.decode_nice (default 10): the decode threads run below the encoder's priority.
+    threads = {}
+    for tid in os.listdir("/proc/%d/task" % g.proc.pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (g.proc.pid, tid)) as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        nice = int(stat[stat.rindex(")") + 2:].split()[16])  # field 19 of proc(5)
+        threads.setdefault(comm, []).append(nice)
+    t.info("threads (name: nice values): %s" % threads)
+    t.check("overlay decode thread(s) run at nice 10",
+            threads.get("gv-ov-decode") and all(n == 10 for n in threads["gv-ov-decode"]),
+            str(threads.get("gv-ov-decode")))
+    t.check("overlay encode thread(s) keep the normal priority",
+            threads.get("gv-ov-encode") and all(n == 0 for n in threads["gv-ov-encode"]),
+            str(threads.get("gv-ov-encode")))
     for p in (pub_ov, pub_plain):
         t.check("%s still publishing" % p.name, p.alive(), p.tail(5))

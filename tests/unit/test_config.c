@@ -138,11 +138,14 @@ static void test_overlay_and_api(void)
     GV_CHECK(!cfg->streams[1].overlay.enabled);
     GV_CHECK_INT(cfg->streams[1].overlay.margin, 24);
     GV_CHECK_STR(cfg->streams[1].overlay.accent_color, "#FFC400");
+    GV_CHECK_INT(cfg->streams[1].overlay.decode_nice, 10);
     gv_config_free(cfg);
     expect_error("streams:\n  - name: a\n    key: k\n    overlay: { enabled: maybe }\n",
                  "t.yaml:4:25: streams[0].overlay.enabled: expected true or false");
     expect_error("streams:\n  - name: a\n    key: k\n    overlay: { accent_color: red }\n",
                  "t.yaml:4:30: streams[0].overlay.accent_color: expected a colour");
+    expect_error("streams:\n  - name: a\n    key: k\n    overlay: { decode_nice: 20 }\n",
+                 "t.yaml:4:29: streams[0].overlay.decode_nice: 20 is out of range [0, 19]");
     expect_error("streams:\n  - name: a\n    key: k\n    overlay: { size: 3 }\n",
                  "t.yaml:4:16: streams[0].overlay.size: unknown key");
     expect_error("api: { token: short }\nstreams: [{name: a, key: k}]\n",
