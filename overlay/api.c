@@ -194,16 +194,20 @@ static cJSON *state_json(const char *name, gv_overlay_t *ov)
         cJSON_AddItemToObject(o, "lot", lot_json(&snap.lot));
     else
         cJSON_AddNullToObject(o, "lot");
-    if (snap.version)
+    if (snap.version) {
         cJSON_AddNumberToObject(o, "updated_at_ms", (double)snap.updated_us / 1000.0);
-    else
+        cJSON_AddNumberToObject(o, "updated_after_frame", (double)snap.updated_after_frame);
+    } else {
         cJSON_AddNullToObject(o, "updated_at_ms");
+        cJSON_AddNullToObject(o, "updated_after_frame");
+    }
     cJSON *shown = NULL;
     if (snap.shown.version) {
         shown = cJSON_CreateObject();
         cJSON_AddNumberToObject(shown, "version", (double)snap.shown.version);
         cJSON_AddNumberToObject(shown, "pts", (double)snap.shown.pts);
         cJSON_AddNumberToObject(shown, "pts_s", (double)snap.shown.pts / GV_TIME_BASE);
+        cJSON_AddNumberToObject(shown, "frame", (double)snap.shown.frame);
         cJSON_AddNumberToObject(shown, "wall_ms", (double)snap.shown.wall_us / 1000.0);
         cJSON_AddNumberToObject(shown, "frame_arrival_ms",
                                 (double)snap.shown.frame_arrival_us / 1000.0);
@@ -217,6 +221,9 @@ static cJSON *state_json(const char *name, gv_overlay_t *ov)
         cJSON_AddItemToObject(o, "shown_at", cJSON_Duplicate(shown, true));
         cJSON_AddNumberToObject(o, "shown_latency_ms",
                                 (double)(snap.shown.wall_us - snap.updated_us) / 1000.0);
+        /* 1: the next frame composed after the update showed it (0: the one starting then). */
+        cJSON_AddNumberToObject(o, "shown_frames_after_update",
+                                (double)snap.shown.frame - (double)snap.updated_after_frame);
     } else {
         cJSON_AddNullToObject(o, "shown_at");
     }

@@ -15,6 +15,8 @@ struct gv_lot_store {
     uint64_t version;
     uint64_t version_atomic;
     int64_t updated_us;
+    uint64_t updated_after_frame;
+    uint64_t frame_atomic; /* written by the worker per frame, read under mu by updates */
     gv_lot_shown_t shown;
 };
 
@@ -42,7 +44,11 @@ static uint64_t bump_locked(gv_lot_store_t *s)
 {
     s->version++;
     s->updated_us = gv_now_us();
-    __atomic_store_n(&s->version_atomic, s->version, __ATOMIC_RELEASE);
+    /* Publish the version, then read the frame number; the worker does the reverse (frame
+     * number, then version). Sequentially consistent, so whichever frame this reads, the
+     * worker sees the new version no later than on the frame after it. */
+    __atomic_store_n(&s->version_atomic, s->version, __ATOMIC_SEQ_CST);
+    s->updated_after_frame = __atomic_load_n(&s->frame_atomic, __ATOMIC_SEQ_CST);
     return s->version;
 }
 
@@ -79,7 +85,12 @@ int gv_lot_store_update(gv_lot_store_t *s, gv_lot_update_fn fn, void *ud, uint64
 
 uint64_t gv_lot_store_version(gv_lot_store_t *s)
 {
-    return __atomic_load_n(&s->version_atomic, __ATOMIC_ACQUIRE);
+    return __atomic_load_n(&s->version_atomic, __ATOMIC_SEQ_CST);
+}
+
+void gv_lot_store_frame_begin(gv_lot_store_t *s, uint64_t frame)
+{
+    __atomic_store_n(&s->frame_atomic, frame, __ATOMIC_SEQ_CST);
 }
 
 void gv_lot_store_snapshot(gv_lot_store_t *s, gv_lot_snapshot_t *out)
@@ -89,17 +100,19 @@ void gv_lot_store_snapshot(gv_lot_store_t *s, gv_lot_snapshot_t *out)
     out->visible = s->visible;
     out->version = s->version;
     out->updated_us = s->updated_us;
+    out->updated_after_frame = s->updated_after_frame;
     out->shown = s->shown;
     pthread_mutex_unlock(&s->mu);
 }
 
-void gv_lot_store_mark_shown(gv_lot_store_t *s, uint64_t version, int64_t pts, int64_t wall_us,
-                             int64_t frame_arrival_us)
+void gv_lot_store_mark_shown(gv_lot_store_t *s, uint64_t version, int64_t pts, uint64_t frame,
+                             int64_t wall_us, int64_t frame_arrival_us)
 {
     pthread_mutex_lock(&s->mu);
     if (version > s->shown.version) {
         s->shown.version = version;
         s->shown.pts = pts;
+        s->shown.frame = frame;
         s->shown.wall_us = wall_us;
         s->shown.frame_arrival_us = frame_arrival_us;
         s->shown.pushed_us = 0;

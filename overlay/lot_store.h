@@ -19,6 +19,7 @@ typedef struct {
     int64_t wall_us;         /* wall clock when that frame was composed */
     int64_t frame_arrival_us;/* wall clock when that frame's source unit arrived at ingest */
     int64_t pushed_us;       /* wall clock when its encoded unit reached the packager (0: not yet) */
+    uint64_t frame;          /* that frame's number in the worker's count of composed frames */
 } gv_lot_shown_t;
 
 /* A consistent copy of the whole state. */
@@ -27,6 +28,7 @@ typedef struct {
     bool visible;            /* false: no lot yet, or hidden by DELETE */
     uint64_t version;        /* 0 until the first update */
     int64_t updated_us;      /* wall clock when the current version was accepted */
+    uint64_t updated_after_frame; /* the last frame that had begun composing by then (0: none) */
     gv_lot_shown_t shown;    /* the most recent version shown (may be older than version) */
 } gv_lot_snapshot_t;
 
@@ -47,10 +49,15 @@ uint64_t gv_lot_store_version(gv_lot_store_t *s);
 
 void gv_lot_store_snapshot(gv_lot_store_t *s, gv_lot_snapshot_t *out);
 
-/* Records that version first appeared on the frame with this pts. Ignored unless version is
- * newer than the last recorded one. */
-void gv_lot_store_mark_shown(gv_lot_store_t *s, uint64_t version, int64_t pts, int64_t wall_us,
-                             int64_t frame_arrival_us);
+/* The worker is about to read the state for its composed frame number `frame` (1, 2, ...).
+ * An update accepted afterwards records this number, so "shown on frame updated_after_frame
+ * + 1" means the update reached the very next frame (0 or 1 frames after: never a frame late). */
+void gv_lot_store_frame_begin(gv_lot_store_t *s, uint64_t frame);
+
+/* Records that version first appeared on the frame with this pts and number. Ignored unless
+ * version is newer than the last recorded one. */
+void gv_lot_store_mark_shown(gv_lot_store_t *s, uint64_t version, int64_t pts, uint64_t frame,
+                             int64_t wall_us, int64_t frame_arrival_us);
 /* Records when the encoded frame that first showed version was handed to the packager. */
 void gv_lot_store_mark_pushed(gv_lot_store_t *s, uint64_t version, int64_t pushed_us);
 

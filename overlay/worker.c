@@ -100,6 +100,7 @@ struct gv_overlay {
     int segment_target_ms;
     gv_pkg_t *pkg;
     gv_lot_store_t *store;
+    uint64_t frames_composed; /* decode thread: frames composed so far (lot_store frame numbers) */
 
     pthread_t thread;
     bool thread_started;
@@ -554,7 +555,8 @@ static uint64_t note_shown(gv_overlay_t *ov, int64_t pts, int64_t wall_us, int64
     if (ov->applied_version <= ov->shown_version)
         return 0;
     ov->shown_version = ov->applied_version;
-    gv_lot_store_mark_shown(ov->store, ov->shown_version, pts, wall_us, arrival);
+    gv_lot_store_mark_shown(ov->store, ov->shown_version, pts, ov->frames_composed, wall_us,
+                            arrival);
     if (ov->lot_visible) {
         const gv_lot_t *l = ov->lot;
         if (strcmp(l->id, ov->started_lot) != 0) {
@@ -741,6 +743,7 @@ static void process_frame(gv_overlay_t *ov, AVFrame *f)
     work->color_trc = f->color_trc;
     work->sample_aspect_ratio = f->sample_aspect_ratio;
 
+    gv_lot_store_frame_begin(ov->store, ++ov->frames_composed);
     refresh_lot(ov);
     int64_t now = gv_now_us();
     uint64_t visible = 0;

@@ -137,6 +137,21 @@ with t:
     t.check("the bid changes pixels of the card", changed > 100,
             "%d pixels changed by more than 24 levels" % changed)
 
+    # ---- every update reaches the first frame composed after it ----
+    afters = []
+    for i in range(20):
+        time.sleep(0.013 * (i % 5))  # land at different points of the frame interval
+        code, jb, _, _, _ = oc.api(g, "POST", P("auction", "bids"),
+                                   {"lot_id": "42", "amount": 260 + 10 * i, "bidder": "b%d" % i},
+                                   token=TOKEN)
+        t.require("POST bid %d -> 200" % i, code == 200, "%s %s" % (code, jb))
+        stb = oc.wait_shown(g, "auction", TOKEN, jb["version"])
+        if stb.get("shown_at") and stb["version"] == jb["version"]:
+            afters.append(stb.get("shown_frames_after_update"))
+    t.info("frames between each bid and the frame showing it: %s" % afters)
+    t.check("each of 20 bids shown on the frame being composed when it arrived or the next one",
+            len(afters) == 20 and all(a in (0, 1) for a in afters), str(afters))
+
     # ---- sold: daterange for the end of the lot ----
     sold = dict(lot, state="sold", current_bid=250, leader="drexler_fan_22", bid_count=1)
     code, js, _, _, _ = oc.api(g, "PUT", P("auction", "lot"), sold, token=TOKEN)

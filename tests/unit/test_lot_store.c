@@ -1,6 +1,7 @@
 /* Unit tests for the per-stream lot state holder: versions, hide, read-modify-write with
  * rejection, the "shown" record, and consistency under a concurrent writer and reader. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -104,16 +105,17 @@ static void test_shown(void)
     gv_lot_t l = make_lot("1", 0);
     gv_lot_store_set(s, &l);
     gv_lot_store_set(s, &l);
-    gv_lot_store_mark_shown(s, 2, 9000, 1000, 900);
+    gv_lot_store_mark_shown(s, 2, 9000, 7, 1000, 900);
     gv_lot_snapshot_t snap;
     gv_lot_store_snapshot(s, &snap);
     GV_CHECK_INT(snap.shown.version, 2);
     GV_CHECK_INT(snap.shown.pts, 9000);
     GV_CHECK_INT(snap.shown.wall_us, 1000);
     GV_CHECK_INT(snap.shown.frame_arrival_us, 900);
+    GV_CHECK_INT(snap.shown.frame, 7);
     /* Older or repeated versions never overwrite the first appearance. */
-    gv_lot_store_mark_shown(s, 2, 12000, 2000, 1900);
-    gv_lot_store_mark_shown(s, 1, 3000, 500, 400);
+    gv_lot_store_mark_shown(s, 2, 12000, 8, 2000, 1900);
+    gv_lot_store_mark_shown(s, 1, 3000, 5, 500, 400);
     gv_lot_store_snapshot(s, &snap);
     GV_CHECK_INT(snap.shown.pts, 9000);
     GV_CHECK_INT(snap.shown.pushed_us, 0);
@@ -123,6 +125,75 @@ static void test_shown(void)
     gv_lot_store_snapshot(s, &snap);
     GV_CHECK_INT(snap.shown.pushed_us, 1200);
     gv_lot_store_destroy(s);
+}
+
+static void test_updated_after_frame(void)
+{
+    gv_lot_store_t *s = gv_lot_store_create();
+    gv_lot_t l = make_lot("1", 0);
+    gv_lot_store_set(s, &l);
+    gv_lot_snapshot_t snap;
+    gv_lot_store_snapshot(s, &snap);
+    GV_CHECK_INT(snap.updated_after_frame, 0); /* before any frame */
+    gv_lot_store_frame_begin(s, 41);
+    gv_lot_store_frame_begin(s, 42);
+    gv_lot_store_set(s, &l);
+    gv_lot_store_snapshot(s, &snap);
+    GV_CHECK_INT(snap.updated_after_frame, 42);
+    gv_lot_store_destroy(s);
+}
+
+/* A worker composing frames as fast as it can and an API thread updating at random moments:
+ * every update must be first shown on the frame that was starting when it was accepted or on
+ * the one after, never later. */
+typedef struct {
+    gv_lot_store_t *s;
+    volatile int stop;
+} frame_loop_t;
+
+static void *frame_loop(void *arg)
+{
+    frame_loop_t *f = arg;
+    uint64_t frame = 0, applied = 0;
+    while (!f->stop) {
+        gv_lot_store_frame_begin(f->s, ++frame);
+        uint64_t v = gv_lot_store_version(f->s);
+        if (v != applied) {
+            applied = v;
+            gv_lot_store_mark_shown(f->s, v, (int64_t)frame, frame, 0, 0);
+        }
+    }
+    return NULL;
+}
+
+static void test_next_frame_race(void)
+{
+    frame_loop_t f = {.s = gv_lot_store_create()};
+    pthread_t th;
+    GV_CHECK(pthread_create(&th, NULL, frame_loop, &f) == 0);
+    gv_lot_t l = make_lot("1", 0);
+    int bad = 0, checked = 0;
+    for (int i = 0; i < 2000; i++) {
+        uint64_t v = gv_lot_store_set(f.s, &l);
+        gv_lot_snapshot_t snap;
+        for (;;) {
+            gv_lot_store_snapshot(f.s, &snap);
+            if (snap.shown.version >= v)
+                break;
+            sched_yield();
+        }
+        if (snap.shown.version != v || snap.version != v)
+            continue;
+        checked++;
+        uint64_t after = snap.shown.frame - snap.updated_after_frame;
+        if (snap.shown.frame < snap.updated_after_frame || after > 1)
+            bad++;
+    }
+    f.stop = 1;
+    pthread_join(th, NULL);
+    GV_CHECK(checked > 1000);
+    GV_CHECK_INT(bad, 0);
+    gv_lot_store_destroy(f.s);
 }
 
 typedef struct {
@@ -171,4 +242,5 @@ static void test_concurrent(void)
 }
 
 GV_TEST_MAIN(GV_TEST(test_initial), GV_TEST(test_set_hide), GV_TEST(test_update),
-             GV_TEST(test_shown), GV_TEST(test_concurrent))
+             GV_TEST(test_shown), GV_TEST(test_updated_after_frame),
+             GV_TEST(test_next_frame_race), GV_TEST(test_concurrent))
