@@ -342,6 +342,9 @@ def main():
     ap.add_argument("--no-readers", action="store_true", help="publish only, nobody reads")
     ap.add_argument("--keep", action="store_true", help="keep the work dir (logs, configs)")
     ap.add_argument("--json", help="also write raw results to this file")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="measure both servers this many times, alternating which goes first; "
+                    "the ratio reported against the target is the median of the rounds' ratios")
     args = ap.parse_args()
     if args.quick:
         args.duration, args.warmup = 20, 15
@@ -357,12 +360,23 @@ def main():
     clip = ensure_clip()
     workdir = bl.make_workdir("gavel-cpumem-")
     results = {}
+    rounds = []  # per round: {server: cpu % per stream}
     try:
-        for s in servers:
-            results[s] = run_gavel(args, clip, workdir, binary) if s == "gavel" else \
-                run_nginx(args, clip, workdir)
-            if results[s].get("error"):
-                bl.log("%s: ERROR %s" % (s, results[s]["error"]))
+        for rnd in range(max(1, args.rounds)):
+            order = servers if rnd % 2 == 0 else list(reversed(servers))
+            this = {}
+            for s in order:
+                if args.rounds > 1:
+                    bl.log("round %d/%d: %s" % (rnd + 1, args.rounds, s))
+                res = run_gavel(args, clip, workdir, binary) if s == "gavel" else \
+                    run_nginx(args, clip, workdir)
+                if res.get("error"):
+                    bl.log("%s: ERROR %s" % (s, res["error"]))
+                elif res.get("cpu_pct") is not None:
+                    this[s] = res["cpu_pct"] / args.streams
+                if rnd == 0 or res.get("error"):
+                    results[s] = res
+            rounds.append(this)
     finally:
         bl.remove_workdir(workdir, args.keep)
 
@@ -418,6 +432,21 @@ def main():
     print("gavel: parts 200 ms, segments 2 s, window 7; nginx-rtmp: 1 worker, hls_fragment 1s, "
           "hls_playlist_length 4s (MPEG-TS files in the temp dir)")
     r = bl.ratio(g_ps, x_ps)
+    if args.rounds > 1:
+        rrows, ratios = [], []
+        for i, d in enumerate(rounds):
+            rr = bl.ratio(d.get("gavel"), d.get("nginx"))
+            if rr is not None:
+                ratios.append(rr)
+            rrows.append(["%d (%s first)" % (i + 1, (servers if i % 2 == 0 else
+                                                     list(reversed(servers)))[0]),
+                          bl.fmt(d.get("gavel"), "%.2f"), bl.fmt(d.get("nginx"), "%.2f"),
+                          bl.fmt(rr, "%.2f")])
+        bl.print_table("CPU per stream (%% of one core) in each of %d rounds (the table above is "
+                       "round 1)" % args.rounds,
+                       ["round", "gavel", "nginx-rtmp", "gavel/nginx"], rrows)
+        r = bl.percentile(sorted(ratios), 50) if ratios else None
+        print("median ratio over %d rounds: %s" % (len(ratios), bl.fmt(r, "%.2f")))
     print("target: CPU ratio gavel/nginx <= 0.7 -> %s" % (
         "n/a" if r is None else ("PASS" if r <= 0.7 else "FAIL")))
     print("target: gavel RSS slope < 16 MiB/stream -> %s" % (
@@ -444,7 +473,8 @@ def main():
             print("%s: not measured (not requested or binary missing)" % s)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"args": vars(args), "results": results}, f, default=str)
+            json.dump({"args": vars(args), "results": results, "rounds": rounds}, f,
+                      default=str)
     return 1 if any(r.get("error") for r in results.values()) else 0
 
 
