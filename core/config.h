@@ -31,7 +31,7 @@ typedef struct gv_overlay_config {
     char *font;          /* pango font family list, default "Noto Sans, Noto Sans CJK JP" */
     char *accent_color;  /* "#RRGGBB", default "#FFC400" */
     int queue_frames;    /* bounded input queue, default 90 */
-    int decode_nice;     /* nice of the decode thread (0..19), default 10: the encoder first */
+    int decode_nice;     /* added to the decode thread's nice (0..19), default 10 */
 } gv_overlay_config_t;
 
 typedef struct {

@@ -25,6 +25,7 @@
  * of it, added to the playlist when the frame is pushed). Item images are fetched and decoded
  * on a separate loader thread and handed to the composer when ready, never on the frame path. */
 #define _GNU_SOURCE /* pthread_setname_np */
+#include <errno.h>
 #include <inttypes.h>
 #include <libavcodec/avcodec.h>
 #include <libavutil/buffer.h>
@@ -884,15 +885,22 @@ static void handle_video(gv_overlay_t *ov, gv_unit_t *u)
  * one slice runs late and the other core idles. A higher nice on this thread (and on the
  * decoder's slice threads, which inherit it) lets the encoder run first and decode fill the
  * gaps. Decode sleeps between frames, so the scheduler still runs it promptly on each
- * arrival. Linux nice is per thread; raising it needs no privilege. */
+ * arrival. Linux nice is per thread; raising it needs no privilege. The value is added to
+ * the nice gavel was started with. */
 static void lower_decode_priority(gv_overlay_t *ov)
 {
-    int nice_v = ov->cfg ? ov->cfg->decode_nice : 0;
-    if (nice_v <= 0)
+    int add = ov->cfg ? ov->cfg->decode_nice : 0;
+    if (add <= 0)
         return;
-    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice_v) != 0)
+    id_t tid = (id_t)syscall(SYS_gettid);
+    errno = 0;
+    int cur = getpriority(PRIO_PROCESS, tid); /* relative to how gavel itself was started */
+    if (cur == -1 && errno != 0)
+        cur = 0;
+    int target = cur + add > 19 ? 19 : cur + add;
+    if (setpriority(PRIO_PROCESS, tid, target) != 0)
         gv_log(GV_LOG_WARN, ov->name, "cannot lower the decode thread's priority (nice %d)",
-               nice_v);
+               target);
 }
 
 static void *decode_main(void *arg)
