@@ -249,6 +249,64 @@ def http_get(url, headers=None, timeout=15.0):
     return http_request(url, headers, timeout)
 
 
+def metrics_text(g, timeout=3.0):
+    """gavel's /metrics body ("" unless 200)."""
+    r = http_get(g.url("/metrics"), timeout=timeout)
+    return r.text if r.status == 200 else ""
+
+
+def metric_value(text, name, stream):
+    """The value of name{stream="..."} in Prometheus text, or None."""
+    m = re.search(r'^%s\{stream="%s"\} (\S+)$' % (re.escape(name), re.escape(stream)), text,
+                  re.M)
+    return float(m.group(1)) if m else None
+
+
+class PlaylistWatch:
+    """Polls a stream's media playlist on a thread: when each part URI was first seen (a stall
+    caused by a bad peer shows up as a gap), the HTTP statuses and, with_metrics, the stream's
+    gavel_stream_live / gavel_stream_last_msn at each poll."""
+
+    def __init__(self, g, stream, with_metrics=False):
+        self.g, self.stream, self.with_metrics = g, stream, with_metrics
+        self.first_seen = {}
+        self.statuses = {}
+        self.samples = []  # (time, status, live, last_msn)
+        self.errors = []
+        self._stop = False
+        self._th = threading.Thread(target=self._run, daemon=True)
+        self._th.start()
+
+    def _run(self):
+        while not self._stop:
+            try:
+                r, pl = self.g.get_media(self.stream, timeout=3)
+                at = now()
+                self.statuses[r.status] = self.statuses.get(r.status, 0) + 1
+                if pl:
+                    for p in pl.all_parts:
+                        self.first_seen.setdefault(p.uri, at)
+                live = msn = None
+                if self.with_metrics:
+                    text = metrics_text(self.g)
+                    live = metric_value(text, "gavel_stream_live", self.stream)
+                    msn = metric_value(text, "gavel_stream_last_msn", self.stream)
+                self.samples.append((at, r.status, live, msn))
+            except OSError as e:
+                self.errors.append(repr(e))
+            time.sleep(0.1)
+
+    def stop(self):
+        self._stop = True
+        self._th.join(5)
+
+    def parts_between(self, a, b):
+        return sorted(v for v in self.first_seen.values() if a <= v <= b)
+
+    def samples_between(self, a, b):
+        return [s for s in self.samples if a <= s[0] <= b]
+
+
 class AsyncGet:
     """A GET running on a thread (for parked blocking requests); .result() joins it."""
 

@@ -39,6 +39,10 @@ t = gvtest.Test("limits", timeout=90)
 now = gvtest.now
 
 
+def stream_metric(g, name, stream):
+    return gvtest.metric_value(gvtest.metrics_text(g), name, stream)
+
+
 class RawConn:
     """A raw TCP connection to gavel's RTMP port; a reader thread records what arrives and when
     the server closes it (EOF or reset)."""
@@ -122,46 +126,6 @@ def chunk_header_fmt0(csid, length, msg_type, stream_id=0, ts=0):
             bytes([msg_type]) + struct.pack("<I", stream_id))
 
 
-class PlaylistWatch:
-    """Polls the good stream's media playlist on a thread and records when each new part URI
-    was first seen, so a stall caused by a bad peer shows up as a gap."""
-
-    def __init__(self, g, stream):
-        self.g, self.stream = g, stream
-        self.first_seen = {}
-        self.errors = []
-        self.statuses = {}
-        self._stop = False
-        self._th = threading.Thread(target=self._run, daemon=True)
-        self._th.start()
-
-    def _run(self):
-        while not self._stop:
-            try:
-                r, pl = self.g.get_media(self.stream, timeout=3)
-                self.statuses[r.status] = self.statuses.get(r.status, 0) + 1
-                if pl:
-                    for p in pl.all_parts:
-                        self.first_seen.setdefault(p.uri, now())
-            except OSError as e:
-                self.errors.append(repr(e))
-            time.sleep(0.1)
-
-    def stop(self):
-        self._stop = True
-        self._th.join(5)
-
-    def parts_between(self, a, b):
-        return sorted(v for v in self.first_seen.values() if a <= v <= b)
-
-
-def metric(g, name, stream):
-    r = gvtest.http_get(g.url("/metrics"), timeout=3)
-    m = re.search(r'^%s\{stream="%s"\} (\S+)$' % (re.escape(name), re.escape(stream)), r.text,
-                  re.M)
-    return float(m.group(1)) if m else None
-
-
 def raw_http(port, data, timeout=3.0):
     """Sends raw bytes to the HTTP port; returns (status or None, elapsed, closed_without_reply).
     A reset while sending counts as closed."""
@@ -211,7 +175,7 @@ with t:
                                      timeout_ms=HTTP_TIMEOUT_MS))
     good = t.ffmpeg_publish(g.rtmp_url(GOOD_KEY), name="ffmpeg-good", gop=30)
     g.wait_playlist("good", 1, timeout=20)
-    watch = PlaylistWatch(g, "good")
+    watch = gvtest.PlaylistWatch(g, "good")
     t_start = now()
     port = g.rtmp_port
     conns = []
@@ -333,13 +297,13 @@ with t:
     # 5. rtmp.idle_timeout_ms: a second publisher whose encoder freezes after publishing.
     idle = t.ffmpeg_publish(g.rtmp_url(IDLE_KEY), name="ffmpeg-idle", gop=30)
     g.wait_playlist("idle", 1, timeout=20)
-    t.check("second publisher live", metric(g, "gavel_stream_live", "idle") == 1.0,
-            str(metric(g, "gavel_stream_live", "idle")))
+    t.check("second publisher live", stream_metric(g, "gavel_stream_live", "idle") == 1.0,
+            str(stream_metric(g, "gavel_stream_live", "idle")))
     idle.send_signal(signal.SIGSTOP)
     t_stop = now()
     dropped = None
     while now() - t_stop < IDLE_MS / 1000.0 + 3.0:
-        if metric(g, "gavel_stream_live", "idle") == 0.0:
+        if stream_metric(g, "gavel_stream_live", "idle") == 0.0:
             dropped = now() - t_stop
             break
         time.sleep(0.05)
@@ -419,7 +383,7 @@ with t:
             set(watch.statuses) == {200} and not watch.errors,
             "%s %s" % (watch.statuses, watch.errors[:2]))
     t.check("good publisher still running", good.alive(), good.tail(5))
-    t.check("good stream still live", metric(g, "gavel_stream_live", "good") == 1.0)
+    t.check("good stream still live", stream_metric(g, "gavel_stream_live", "good") == 1.0)
     t.check("gavel alive", g.proc.alive(), "rc=%s" % g.proc.returncode())
     r = gvtest.http_get(g.url("/healthz"), timeout=3)
     t.check("/healthz still 200", r.status == 200, str(r.status))

@@ -227,5 +227,4 @@ def changed_pixels(a, b, threshold=24):
 
 
 def metrics_text(g):
-    r = gvtest.http_get(g.url("/metrics"))
-    return r.text if r.status == 200 else ""
+    return gvtest.metrics_text(g, timeout=15.0)

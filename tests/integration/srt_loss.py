@@ -97,11 +97,6 @@ def outer():
         teardown()
 
 
-def metric(text, name, stream="demo"):
-    m = re.search(r'^%s\{stream="%s"\} ([0-9.eE+-]+)$' % (re.escape(name), stream), text, re.M)
-    return float(m.group(1)) if m else None
-
-
 def check_metrics(t, g, logged_loss, logged_retrans):
     """The same srt_bstats snapshot reaches /metrics: totals at least what was logged earlier,
     RTT over the 2 x 20 ms of added delay, a receive rate."""
@@ -113,11 +108,11 @@ def check_metrics(t, g, logged_loss, logged_retrans):
                 "gavel_srt_packets_dropped_total", "gavel_srt_packets_retransmitted_total",
                 "gavel_srt_bytes_received_total"):
         t.check("/metrics declares %s" % fam, ("# TYPE %s " % fam) in text)
-    lost = metric(text, "gavel_srt_packets_lost_total")
-    retr = metric(text, "gavel_srt_packets_retransmitted_total")
-    rtt = metric(text, "gavel_srt_rtt_seconds")
-    rate = metric(text, "gavel_srt_receive_bits_per_second")
-    recv = metric(text, "gavel_srt_packets_received_total")
+    lost = gvtest.metric_value(text, "gavel_srt_packets_lost_total", "demo")
+    retr = gvtest.metric_value(text, "gavel_srt_packets_retransmitted_total", "demo")
+    rtt = gvtest.metric_value(text, "gavel_srt_rtt_seconds", "demo")
+    rate = gvtest.metric_value(text, "gavel_srt_receive_bits_per_second", "demo")
+    recv = gvtest.metric_value(text, "gavel_srt_packets_received_total", "demo")
     t.info("/metrics for demo: rtt %s s, rate %s bit/s, received %s, lost %s, retransmitted %s"
            % (rtt, rate, recv, lost, retr))
     t.check("/metrics: lost packets >= the %d logged" % logged_loss,

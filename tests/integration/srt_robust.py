@@ -121,68 +121,13 @@ def wait_until(fn, timeout, interval=0.05):
     return v
 
 
-def metrics(g):
-    r = gvtest.http_get(g.url("/metrics"), timeout=3)
-    return r.text if r.status == 200 else ""
-
-
-def metric(text, name, stream):
-    m = re.search(r'^%s\{stream="%s"\} (\S+)$' % (re.escape(name), re.escape(stream)), text,
-                  re.M)
-    return float(m.group(1)) if m else None
-
-
 def srt_conn_count(g):
     """Open SRT publisher connections as /metrics lists them (one RTT gauge each)."""
-    return len(re.findall(r"^gavel_srt_rtt_seconds\{", metrics(g), re.M))
+    return len(re.findall(r"^gavel_srt_rtt_seconds\{", gvtest.metrics_text(g), re.M))
 
 
 # ---------------------------------------------------------------------------------------------
 # Peers
-
-
-class Watch:
-    """Polls a stream's media playlist (and /metrics) on a thread: when each part URI was first
-    seen, the HTTP statuses, and the stream's gavel_stream_live / gavel_stream_last_msn values."""
-
-    def __init__(self, g, stream, with_metrics=False):
-        self.g, self.stream, self.with_metrics = g, stream, with_metrics
-        self.first_seen = {}
-        self.statuses = {}
-        self.samples = []  # (time, status, live, last_msn)
-        self.errors = []
-        self._stop = False
-        self._th = threading.Thread(target=self._run, daemon=True)
-        self._th.start()
-
-    def _run(self):
-        while not self._stop:
-            try:
-                r, pl = self.g.get_media(self.stream, timeout=3)
-                at = now()
-                self.statuses[r.status] = self.statuses.get(r.status, 0) + 1
-                if pl:
-                    for p in pl.all_parts:
-                        self.first_seen.setdefault(p.uri, at)
-                live = msn = None
-                if self.with_metrics:
-                    text = metrics(self.g)
-                    live = metric(text, "gavel_stream_live", self.stream)
-                    msn = metric(text, "gavel_stream_last_msn", self.stream)
-                self.samples.append((at, r.status, live, msn))
-            except OSError as e:
-                self.errors.append(repr(e))
-            time.sleep(0.1)
-
-    def stop(self):
-        self._stop = True
-        self._th.join(5)
-
-    def parts_between(self, a, b):
-        return sorted(v for v in self.first_seen.values() if a <= v <= b)
-
-    def samples_between(self, a, b):
-        return [s for s in self.samples if a <= s[0] <= b]
 
 
 class Slt:
@@ -386,7 +331,7 @@ with t:
                                      name="ffmpeg-good", gop=30,
                                      extra=["-pes_payload_size", "0"])
     g.wait_playlist("good", 1, timeout=20)
-    watch = Watch(g, "good")
+    watch = gvtest.PlaylistWatch(g, "good")
     time.sleep(0.5)
 
     def good_step(label, a, b):
@@ -403,14 +348,14 @@ with t:
     # 1. Random bytes under a valid key. The demuxer never finds media, so the connection is
     #    closed (no usable media after max(handshake_timeout_ms, 10 s), or "not MPEG-TS").
     s1 = now()
-    bad_watch = Watch(g, "bad", with_metrics=True)
+    bad_watch = gvtest.PlaylistWatch(g, "bad", with_metrics=True)
     junk = Slt(g, "live/" + BAD_KEY, "slt-random", feed_interval=0.02)
     c = wait_until(lambda: srt_conns(g, "bad"), 5.0)
     t.require("random bytes: gavel accepted the caller (valid key)", c, junk.proc.tail(5))
     t.require("random bytes: srt-live-transmit is relaying them", junk.proc.alive(),
               junk.proc.tail(5))
     time.sleep(1.5)
-    rx = metric(metrics(g), "gavel_srt_bytes_received_total", "bad")
+    rx = gvtest.metric_value(gvtest.metrics_text(g), "gavel_srt_bytes_received_total", "bad")
     t.check("random bytes reach gavel over SRT (gavel_srt_bytes_received_total{bad} > 0)",
             rx is not None and rx > 0, "%s bytes received, %d written" % (rx, junk.sent))
 
@@ -468,7 +413,7 @@ with t:
         chk.check_playlist(pl, fetch_media=True)
         chk.report("after random bytes, 'bad' with real TS: ")
         t.check("after random bytes: real TS on 'bad' goes live",
-                metric(metrics(g), "gavel_stream_live", "bad") == 1.0)
+                gvtest.metric_value(gvtest.metrics_text(g), "gavel_stream_live", "bad") == 1.0)
     except gvtest.Fatal as e:
         t.fail("after random bytes: real TS on 'bad' lists a segment", str(e))
     badpub.stop(signal.SIGINT, 5)
@@ -610,7 +555,7 @@ with t:
     try:
         g.wait_playlist("late", 1, timeout=15)
         t.check("after the flood: a new publisher goes live",
-                metric(metrics(g), "gavel_stream_live", "late") == 1.0)
+                gvtest.metric_value(gvtest.metrics_text(g), "gavel_stream_live", "late") == 1.0)
     except gvtest.Fatal as e:
         t.fail("after the flood: a new publisher lists a segment", str(e))
     late.stop(signal.SIGINT, 5)
@@ -630,7 +575,7 @@ with t:
     gc = srt_conns(g, "good")
     t.check("good publisher's SRT connection never closed (one connection, still open)",
             len(gc) == 1 and gc[0]["closed"] is None, str(gc))
-    t.check("good stream still live", metric(metrics(g), "gavel_stream_live", "good") == 1.0)
+    t.check("good stream still live", gvtest.metric_value(gvtest.metrics_text(g), "gavel_stream_live", "good") == 1.0)
     rc, dt = g.terminate(signal.SIGTERM, grace=5.0)
     t.check("SIGTERM: gavel exits 0", rc == 0, "rc=%s" % rc)
     t.check("SIGTERM: exit within 2 s", dt <= 2.0, "%.2fs" % dt)
