@@ -575,7 +575,8 @@ with t:
     gc = srt_conns(g, "good")
     t.check("good publisher's SRT connection never closed (one connection, still open)",
             len(gc) == 1 and gc[0]["closed"] is None, str(gc))
-    t.check("good stream still live", gvtest.metric_value(gvtest.metrics_text(g), "gavel_stream_live", "good") == 1.0)
+    t.check("good stream still live",
+            gvtest.metric_value(gvtest.metrics_text(g), "gavel_stream_live", "good") == 1.0)
     rc, dt = g.terminate(signal.SIGTERM, grace=5.0)
     t.check("SIGTERM: gavel exits 0", rc == 0, "rc=%s" % rc)
     t.check("SIGTERM: exit within 2 s", dt <= 2.0, "%.2fs" % dt)
