@@ -29,7 +29,7 @@ typedef struct {
 static size_t srt_metrics_text(void *arg, char *buf, size_t cap)
 {
     app_t *app = arg;
-    size_t max = gv_registry_count(app->reg) + 1;
+    size_t max = gv_registry_count(app->reg) + 1; /* + a taken-over caller not yet closed */
     gv_srt_stats_t *st = calloc(max, sizeof(*st));
     size_t n = st ? gv_srt_server_stats(app->srt, st, max) : 0;
     size_t len = gv_srt_metrics_render(st, n, buf, cap);

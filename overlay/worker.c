@@ -889,7 +889,7 @@ static void handle_video(gv_overlay_t *ov, gv_unit_t *u)
  * the nice gavel was started with. */
 static void lower_decode_priority(gv_overlay_t *ov)
 {
-    int add = ov->cfg ? ov->cfg->decode_nice : 0;
+    int add = ov->cfg->decode_nice;
     if (add <= 0)
         return;
     id_t tid = (id_t)syscall(SYS_gettid);

@@ -324,12 +324,8 @@ with t:
                                                     stats_interval_ms=2000),
                                hls=dict(segment_target_ms=1000, window_segments=6))
     port = g.srt_port
-    # -pes_payload_size 0: one AAC frame per PES. By default ffmpeg's TS muxer packs ~0.24 s of
-    # audio into a PES, so a segment's audio can start ~0.2 s before its video, and the probed
-    # duration in full_rule_check (format duration - start_time) counts such a lead twice.
     good = srt_common.ffmpeg_publish(t, g.srt_url(srt_common.sid_ac(GOOD_KEY)),
-                                     name="ffmpeg-good", gop=30,
-                                     extra=["-pes_payload_size", "0"])
+                                     name="ffmpeg-good", gop=30)
     g.wait_playlist("good", 1, timeout=20)
     watch = gvtest.PlaylistWatch(g, "good")
     time.sleep(0.5)
